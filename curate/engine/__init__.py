@@ -1,0 +1,1 @@
+"""Engines run work units: ``local`` (a process pool on this machine) and ``ray``."""

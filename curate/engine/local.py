@@ -1,0 +1,69 @@
+"""The embedded engine: a process pool over work units on this machine."""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from curate.engine.unit import ProgressCallback, WorkUnit, process_unit
+from curate.recipe import Recipe
+
+UnitDone = Callable[[dict[str, Any]], None]
+POLL_SECONDS = 0.2
+
+
+@dataclass
+class LocalEngine:
+    """Runs units in this process (one worker) or in a pool of ``workers`` processes."""
+
+    workers: int
+
+    def run(
+        self,
+        units: list[WorkUnit],
+        recipe: Recipe,
+        out: Path,
+        on_docs: ProgressCallback,
+        on_unit: UnitDone,
+    ) -> None:
+        if self.workers <= 1 or len(units) <= 1:
+            for unit in units:
+                on_unit(process_unit(unit, recipe, out, on_docs))
+            return
+        self._run_pool(units, recipe, out, on_docs, on_unit)
+
+    def _run_pool(
+        self,
+        units: list[WorkUnit],
+        recipe: Recipe,
+        out: Path,
+        on_docs: ProgressCallback,
+        on_unit: UnitDone,
+    ) -> None:
+        context = multiprocessing.get_context("spawn")
+        with context.Manager() as manager, ProcessPoolExecutor(
+            max_workers=min(self.workers, len(units)), mp_context=context
+        ) as pool:
+            docs_queue = manager.Queue()
+            pending = {
+                pool.submit(process_unit, unit, recipe, out, docs_queue.put) for unit in units
+            }
+            while pending:
+                finished, pending = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+                _drain(docs_queue, on_docs)
+                for future in finished:
+                    on_unit(future.result())
+            _drain(docs_queue, on_docs)
+
+
+def _drain(docs_queue: Any, on_docs: ProgressCallback) -> None:
+    while True:
+        try:
+            on_docs(docs_queue.get_nowait())
+        except queue.Empty:
+            return

@@ -1,0 +1,64 @@
+"""``curate inspect``: tables from a run's stats.json and timing.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console, Group
+from rich.table import Table
+
+
+def _language_table(summary: dict[str, Any]) -> Table:
+    stages = summary["stages"]
+    last = stages[list(stages)[-1]] if stages else {}
+    table = Table(title="Kept documents per language")
+    for column in ("language", "docs", "bytes"):
+        table.add_column(column, justify="left" if column == "language" else "right")
+    for language, entry in sorted(last.items(), key=lambda kv: -kv[1]["docs_kept"]):
+        if entry["docs_kept"]:
+            table.add_row(language, f"{entry['docs_kept']:,}", f"{entry['bytes_kept']:,}")
+    return table
+
+
+def _drop_table(summary: dict[str, Any], timing: dict[str, float]) -> Table:
+    table = Table(title="Documents per stage")
+    for column in ("stage", "in", "kept", "dropped by reason", "seconds"):
+        table.add_column(column, justify="left" if column in ("stage", "dropped by reason") else "right")
+    for stage, languages in summary["stages"].items():
+        reasons: dict[str, int] = {}
+        for entry in languages.values():
+            for reason, n in entry["dropped"].items():
+                reasons[reason] = reasons.get(reason, 0) + n
+        table.add_row(
+            stage,
+            f"{sum(e['docs_in'] for e in languages.values()):,}",
+            f"{sum(e['docs_kept'] for e in languages.values()):,}",
+            ", ".join(f"{r}: {n:,}" for r, n in sorted(reasons.items(), key=lambda kv: -kv[1])),
+            f"{timing[stage]:.2f}" if stage in timing else "",
+        )
+    return table
+
+
+def render_summary(summary: dict[str, Any], timing: dict[str, float] | None = None) -> Group:
+    totals = summary["totals"]
+    headline = (
+        f"read {totals['docs_read']:,} documents: kept {totals['docs_kept']:,}, "
+        f"dropped {totals['docs_dropped']:,}"
+    )
+    parts: list[Any] = [headline, _drop_table(summary, timing or {}), _language_table(summary)]
+    if summary.get("input_errors"):
+        errors = ", ".join(f"{k}: {v}" for k, v in summary["input_errors"].items())
+        parts.append(f"input errors (files or records skipped): {errors}")
+    return Group(*parts)
+
+
+def inspect_output(out: Path, console: Console) -> None:
+    stats_file = out / "stats.json"
+    if not stats_file.is_file():
+        raise FileNotFoundError(f"{stats_file} not found: is {out} the output of `curate run`?")
+    summary = json.loads(stats_file.read_text())
+    timing_file = out / "timing.json"
+    timing = json.loads(timing_file.read_text()) if timing_file.is_file() else {}
+    console.print(render_summary(summary, timing))

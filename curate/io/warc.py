@@ -1,0 +1,88 @@
+"""WARC / WARC.gz reader: HTTP response records with HTML, decoded to text."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from curate.recipe import ReadConfig
+from curate.stats import RunStats
+
+log = logging.getLogger(__name__)
+BINARY_SIGNATURES = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b")
+
+
+def _strip_brackets(record_id: str) -> str:
+    return record_id.strip().removeprefix("<").removesuffix(">")
+
+
+def _is_binary(body: bytes) -> bool:
+    head = body[:1024]
+    return head.startswith(BINARY_SIGNATURES) or b"\x00" in head
+
+
+def _decode(body: bytes, charset: str | None) -> str:
+    from resiliparse.parse.encoding import bytes_to_str, detect_encoding
+
+    encoding = charset or detect_encoding(body)
+    return bytes_to_str(body, encoding, errors="replace")
+
+
+def _rejection(record: Any, body: bytes, config: ReadConfig) -> str | None:
+    """Why a response record cannot become a document, or None if it can."""
+    status = record.http_headers.status_code if record.http_headers else None
+    if status is not None and status != 200:
+        return "http_status_not_ok"
+    if len(body) > config.max_document_bytes:
+        return "too_large"
+    if len(body) < record.content_length:
+        return "truncated_record"
+    if not body.strip():
+        return "empty_body"
+    content_type = (record.http_content_type or "").split(";")[0].strip().lower()
+    if content_type and content_type not in config.html_content_types:
+        return "non_html_content"
+    if _is_binary(body):
+        return "binary_body"
+    return None
+
+
+def _record_row(record: Any, path: Path, config: ReadConfig) -> dict[str, Any]:
+    body = record.reader.read(config.max_document_bytes + 1)
+    row: dict[str, Any] = {
+        "id": _strip_brackets(record.record_id),
+        "url": record.headers.get("WARC-Target-URI"),
+        "date": record.headers.get("WARC-Date"),
+        "source": path.name,
+    }
+    reason = _rejection(record, body, config)
+    if reason is not None:
+        row["drop_reason"] = reason
+        log.debug("read %s: record %s dropped: %s", path, row["id"], reason)
+        return row
+    row["html"] = _decode(body, record.http_charset)
+    return row
+
+
+def read_warc(path: Path, config: ReadConfig, stats: RunStats) -> Iterator[dict[str, Any]]:
+    """Yield one row per HTTP response record; unusable records carry a ``drop_reason``."""
+    from fastwarc.warc import ArchiveIterator, WarcRecordType
+
+    records = 0
+    with open(path, "rb") as stream:
+        iterator = ArchiveIterator(stream, record_types=WarcRecordType.response, parse_http=True)
+        try:
+            for record in iterator:
+                records += 1
+                try:
+                    yield _record_row(record, path, config)
+                except (OSError, ValueError) as error:
+                    stats.record_input_error("broken_record")
+                    log.warning("read %s: record %d unreadable (%s)", path, records, error)
+                    yield {"id": f"{path.name}/{records}", "source": path.name,
+                           "drop_reason": "broken_record"}
+        except OSError as error:
+            stats.record_input_error("corrupt_warc")
+            log.warning("read %s: stopped after record %d: %s", path, records, error)

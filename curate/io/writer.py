@@ -1,0 +1,130 @@
+"""Per-language Parquet shards, written atomically, rolled over at a size cap.
+
+Layout: ``OUT/data/<language>/<unit>-<NNNNN>.parquet``; dropped documents go to the audit
+ledger ``OUT/dropped/<unit>.parquet`` (id, url, source, language, stage, reason).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from curate.io.atomic import commit, temp_path
+from curate.recipe import OutputConfig
+from curate.schema import DROP_REASON
+
+LEDGER_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("url", pa.string()),
+        ("source", pa.string()),
+        ("language", pa.string()),
+        ("stage", pa.string()),
+        ("reason", pa.string()),
+    ]
+)
+
+
+def shard_path(out: Path, language: str, unit: str, index: int) -> Path:
+    return out / "data" / language / f"{unit}-{index:05d}.parquet"
+
+
+@dataclass
+class _OpenShard:
+    path: Path
+    temp: Path
+    writer: pq.ParquetWriter
+    bytes_written: int = 0
+
+
+@dataclass
+class ParquetSink:
+    """One Parquet file written atomically; ``close`` renames it into place."""
+
+    path: Path
+    schema: pa.Schema
+    config: OutputConfig
+    _shard: _OpenShard | None = None
+
+    def _open(self) -> _OpenShard:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temp = temp_path(self.path)
+        compression = None if self.config.compression == "none" else self.config.compression
+        level = self.config.compression_level if compression in ("zstd", "gzip") else None
+        writer = pq.ParquetWriter(
+            temp, self.schema, compression=compression, compression_level=level
+        )
+        return _OpenShard(self.path, temp, writer)
+
+    def write(self, table: pa.Table) -> int:
+        if self._shard is None:
+            self._shard = self._open()
+        self._shard.writer.write_table(
+            table.select(self.schema.names).cast(self.schema),
+            row_group_size=self.config.row_group_rows,
+        )
+        self._shard.bytes_written += table.nbytes
+        return self._shard.bytes_written
+
+    def close(self) -> None:
+        if self._shard is not None:
+            self._shard.writer.close()
+            commit(self._shard.temp, self._shard.path)
+            self._shard = None
+
+
+@dataclass
+class ShardWriter:
+    """Routes kept documents to per-language shards of one work unit."""
+
+    out: Path
+    unit: str
+    schema: pa.Schema
+    config: OutputConfig
+    _sinks: dict[str, ParquetSink] = field(default_factory=dict)
+    _next_index: dict[str, int] = field(default_factory=dict)
+    written: list[Path] = field(default_factory=list)
+
+    def _sink(self, language: str) -> ParquetSink:
+        if language not in self._sinks:
+            index = self._next_index.get(language, 0)
+            self._next_index[language] = index + 1
+            path = shard_path(self.out, language, self.unit, index)
+            self._sinks[language] = ParquetSink(path, self.schema, self.config)
+        return self._sinks[language]
+
+    def write(self, batch: pa.Table) -> None:
+        for language in sorted(set(batch.column("language").to_pylist())):
+            rows = batch.filter(pc.equal(batch.column("language"), language))
+            sink = self._sink(language)
+            if sink.write(rows) >= self.config.shard_max_bytes:
+                self._close(language)
+
+    def _close(self, language: str) -> None:
+        sink = self._sinks.pop(language)
+        sink.close()
+        self.written.append(sink.path)
+
+    def close(self) -> None:
+        for language in sorted(self._sinks):
+            self._close(language)
+
+
+def ledger_rows(dropped: pa.Table, stage: str) -> pa.Table:
+    """The audit-ledger view of documents one stage dropped."""
+    n = dropped.num_rows
+    return pa.table(
+        {
+            "id": dropped.column("id"),
+            "url": dropped.column("url"),
+            "source": dropped.column("source"),
+            "language": dropped.column("language"),
+            "stage": pa.array([stage] * n, pa.string()),
+            "reason": dropped.column(DROP_REASON),
+        },
+        schema=LEDGER_SCHEMA,
+    )

@@ -1,0 +1,53 @@
+"""Assembling a recipe into stages, and the output schema they produce."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import pyarrow as pa
+
+from curate.recipe import Recipe
+from curate.schema import DOCUMENT_SCHEMA
+from curate.stages.base import Stage
+from curate.stages.extract import Extract
+from curate.stages.langid import LanguageId
+from curate.stats import RunStats
+
+READ_STAGE = "read"
+
+
+class CorpusPass(Protocol):
+    """Work over the whole output once every unit is done (e.g. dedup across shards).
+
+    A pass rewrites shards atomically, records its drops in ``stats``, and must be safe to
+    re-run after a crash.
+    """
+
+    name: str
+
+    def run(self, out: Path, stats: RunStats) -> None: ...
+
+
+def build_stages(recipe: Recipe) -> list[Stage]:
+    """The per-batch stages, in order."""
+    return [Extract(recipe.extract), LanguageId(recipe.langid, recipe.languages)]
+
+
+def build_corpus_passes(recipe: Recipe) -> list[CorpusPass]:
+    """The whole-corpus passes, in order, run after every unit finishes."""
+    del recipe
+    return []
+
+
+def stage_names(recipe: Recipe) -> tuple[str, ...]:
+    names = [READ_STAGE, *(s.name for s in build_stages(recipe))]
+    return tuple(names + [p.name for p in build_corpus_passes(recipe)])
+
+
+def output_schema(stages: list[Stage]) -> pa.Schema:
+    schema = DOCUMENT_SCHEMA
+    for stage in stages:
+        for extra in stage.output_fields:
+            schema = schema.append(extra)
+    return schema

@@ -1,0 +1,204 @@
+"""Recipes: one YAML file per language or language group, validated, with inheritance.
+
+A recipe may name a parent with ``extends:`` (a path relative to the recipe, or a bare name
+looked up beside it); mappings merge key by key, the child winning, and lists are replaced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+MAX_EXTENDS_DEPTH = 10
+
+
+class RecipeError(ValueError):
+    """A recipe that cannot be loaded; the message names the key and the reason."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReadConfig(Section):
+    text_column: str = "text"
+    id_column: str = "id"
+    url_column: str = "url"
+    date_column: str = "date"
+    max_document_bytes: int = Field(10_000_000, gt=0)
+    html_content_types: list[str] = ["text/html", "application/xhtml+xml"]
+
+
+class ExtractConfig(Section):
+    enabled: bool = True
+    favor: Literal["balanced", "precision", "recall"] = "balanced"
+    include_tables: bool = True
+    include_comments: bool = False
+    include_links: bool = False
+    deduplicate: bool = False
+    min_text_chars: int = Field(1, ge=0)
+
+
+class LangIdConfig(Section):
+    model: str = "lid176"
+    model_path: str | None = None
+    min_score: float = Field(0.5, ge=0.0, le=1.0)
+    min_score_per_language: dict[str, float] = {}
+    top_k: int = Field(3, ge=1)
+
+
+class OutputConfig(Section):
+    shard_max_bytes: int = Field(256 * 1024 * 1024, gt=0)
+    row_group_rows: int = Field(10_000, gt=0)
+    compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
+    compression_level: int | None = 3
+    keep_dropped_ledger: bool = True
+
+
+class Recipe(Section):
+    name: str
+    description: str = ""
+    languages: Literal["all"] | list[str] = "all"
+    seed: int = 0
+    batch_size: int = Field(500, gt=0)
+    read: ReadConfig = ReadConfig()
+    extract: ExtractConfig = ExtractConfig()
+    langid: LangIdConfig = LangIdConfig()
+    output: OutputConfig = OutputConfig()
+
+    @field_validator("languages")
+    @classmethod
+    def _language_codes(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            for code in value:
+                if not _is_language_code(code):
+                    raise ValueError(f"{code!r} is not a language code like 'fra_Latn'")
+        return value
+
+    def selects(self, language: str) -> bool:
+        return self.languages == "all" or language in self.languages
+
+    def fingerprint(self) -> str:
+        """A hash of the resolved recipe; a changed recipe on existing output is refused."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _is_language_code(code: str) -> bool:
+    parts = code.split("_")
+    return (
+        len(parts) == 2
+        and len(parts[0]) == 3
+        and parts[0].isalpha()
+        and parts[0].islower()
+        and len(parts[1]) == 4
+        and parts[1].isalpha()
+        and parts[1][0].isupper()
+    )
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RecipeError(f"recipe not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise RecipeError(f"cannot read recipe {path}: {error}") from None
+    except yaml.YAMLError as error:
+        raise RecipeError(f"{path}: invalid YAML: {error}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise RecipeError(f"{path}: a recipe must be a mapping of keys, not {type(data).__name__}")
+    return data
+
+
+def _resolve_parent(child: Path, reference: str) -> Path:
+    candidate = child.parent / reference
+    if candidate.suffix not in (".yaml", ".yml"):
+        candidate = candidate.with_suffix(".yaml")
+    return candidate
+
+
+def load_raw(path: str | Path, _depth: int = 0) -> dict[str, Any]:
+    """Read a recipe and its ``extends`` chain into one merged mapping."""
+    path = Path(path)
+    if _depth > MAX_EXTENDS_DEPTH:
+        raise RecipeError(f"{path}: extends: chain deeper than {MAX_EXTENDS_DEPTH} (a cycle?)")
+    data = _read_yaml(path)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise RecipeError(f"{path}: extends: must be a file name, got {parent!r}")
+    return deep_merge(load_raw(_resolve_parent(path, parent), _depth + 1), data)
+
+
+_FRIENDLY = {
+    "int_type": "must be an integer",
+    "int_parsing": "must be an integer",
+    "int_from_float": "must be an integer",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "string_type": "must be a string",
+    "extra_forbidden": "unknown key",
+    "missing": "is required",
+    "dict_type": "must be a mapping",
+    "list_type": "must be a list",
+}
+
+
+_BOUNDS = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}
+
+
+def _message(item: dict[str, Any]) -> str:
+    kind, context = item["type"], item.get("ctx", {})
+    if kind in _BOUNDS:
+        bound = next(iter(context.values()))
+        return f"must be {_BOUNDS[kind]} {bound}, got {item['input']!r}"
+    if kind == "literal_error":
+        return f"must be one of {context.get('expected')}, got {item['input']!r}"
+    if kind == "value_error":
+        return item["msg"].removeprefix("Value error, ")
+    return _FRIENDLY.get(kind, item["msg"])
+
+
+def format_validation_error(error: ValidationError, source: str) -> str:
+    messages: dict[str, list[str]] = {}
+    for item in error.errors():
+        location = ".".join(str(p) for p in item["loc"] if not _is_union_tag(p))
+        messages.setdefault(location, []).append(_message(item))
+    lines = [f"{loc}: {' or '.join(dict.fromkeys(msgs))}" for loc, msgs in messages.items()]
+    return f"{source}: invalid recipe\n  " + "\n  ".join(lines)
+
+
+def _is_union_tag(part: Any) -> bool:
+    return isinstance(part, str) and (part.startswith(("literal[", "list[")) or part == "str")
+
+
+def parse_recipe(data: dict[str, Any], source: str = "<recipe>") -> Recipe:
+    try:
+        return Recipe.model_validate(data)
+    except ValidationError as error:
+        raise RecipeError(format_validation_error(error, source)) from None
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    return parse_recipe(load_raw(path), str(path))

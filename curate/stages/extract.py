@@ -1,0 +1,61 @@
+"""Main-text extraction from HTML with trafilatura; a thin adapter over ``trafilatura.extract``."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from curate.recipe import ExtractConfig
+from curate.schema import DROP_REASON, HTML, replace_column
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Extract:
+    """Replaces ``html`` with the extracted main text; batches without HTML pass through."""
+
+    config: ExtractConfig
+    name: str = "extract"
+    output_fields: tuple[pa.Field, ...] = ()
+
+    def _extract_one(self, html: str, url: str | None) -> tuple[str | None, str | None]:
+        import trafilatura
+
+        try:
+            text = trafilatura.extract(
+                html,
+                url=url,
+                favor_precision=self.config.favor == "precision",
+                favor_recall=self.config.favor == "recall",
+                include_tables=self.config.include_tables,
+                include_comments=self.config.include_comments,
+                include_links=self.config.include_links,
+                deduplicate=self.config.deduplicate,
+                with_metadata=False,
+            )
+        except (ValueError, TypeError, RecursionError, MemoryError) as error:
+            log.debug("extract: %s failed: %s", url, error)
+            return None, "extraction_error"
+        if text is None or len(text.strip()) < max(self.config.min_text_chars, 1):
+            return None, "no_extracted_text"
+        return text, None
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        if HTML not in batch.column_names:
+            return batch
+        if not self.config.enabled:
+            return replace_column(batch, "text", batch.column(HTML)).drop_columns([HTML])
+        texts, reasons = [], []
+        urls = batch.column("url").to_pylist()
+        for html, url, reason in zip(
+            batch.column(HTML).to_pylist(), urls, batch.column(DROP_REASON).to_pylist()
+        ):
+            text, new_reason = (None, None) if reason or html is None else self._extract_one(html, url)
+            texts.append(text)
+            reasons.append(reason or new_reason)
+        batch = replace_column(batch, "text", pa.array(texts, pa.string()))
+        batch = replace_column(batch, DROP_REASON, pa.array(reasons, pa.string()))
+        return batch.drop_columns([HTML])
