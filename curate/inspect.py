@@ -25,7 +25,9 @@ def _language_table(summary: dict[str, Any]) -> Table:
 def _drop_table(summary: dict[str, Any], timing: dict[str, float]) -> Table:
     table = Table(title="Documents per stage")
     for column in ("stage", "in", "kept", "dropped by reason", "seconds"):
-        table.add_column(column, justify="left" if column in ("stage", "dropped by reason") else "right")
+        table.add_column(
+            column, justify="left" if column in ("stage", "dropped by reason") else "right"
+        )
     for stage, languages in summary["stages"].items():
         reasons: dict[str, int] = {}
         for entry in languages.values():

@@ -29,8 +29,16 @@ from curate.stats import RunStats
 
 log = logging.getLogger(__name__)
 RECORDED_PACKAGES = (
-    "trafilatura", "fasttext-numpy2", "fastwarc", "resiliparse", "pyarrow", "polars",
-    "datatrove", "datasketch", "numpy", "pydantic",
+    "trafilatura",
+    "fasttext-numpy2",
+    "fastwarc",
+    "resiliparse",
+    "pyarrow",
+    "polars",
+    "datatrove",
+    "datasketch",
+    "numpy",
+    "pydantic",
 )
 
 
@@ -39,8 +47,14 @@ class RunError(Exception):
 
 
 class Engine(Protocol):
-    def run(self, units: list[WorkUnit], recipe: Recipe, out: Path,
-            on_docs: ProgressCallback, on_unit: Any) -> None: ...
+    def run(
+        self,
+        units: list[WorkUnit],
+        recipe: Recipe,
+        out: Path,
+        on_docs: ProgressCallback,
+        on_unit: Any,
+    ) -> None: ...
 
 
 def expand_inputs(specs: list[str]) -> list[Path]:
@@ -101,9 +115,13 @@ class Run:
             log.info("resuming: %d of %d units already done", len(units) - len(todo), len(units))
         with _progress() as progress:
             docs = progress.add_task("documents", total=None)
-            done = progress.add_task("input files", total=len(units), completed=len(units) - len(todo))
+            done = progress.add_task(
+                "input files", total=len(units), completed=len(units) - len(todo)
+            )
             engine.run(
-                todo, self.recipe, self.out,
+                todo,
+                self.recipe,
+                self.out,
                 on_docs=lambda n: progress.advance(docs, n),
                 on_unit=lambda _result: progress.advance(done, 1),
             )
@@ -141,8 +159,12 @@ class Run:
                 "licence": spec.licence if spec else None,
             },
             "inputs": [
-                {"unit": u.name, "path": str(u.path), "bytes": u.path.stat().st_size,
-                 "sha256": sha256_of(u.path)}
+                {
+                    "unit": u.name,
+                    "path": str(u.path),
+                    "bytes": u.path.stat().st_size,
+                    "sha256": sha256_of(u.path),
+                }
                 for u in units
             ],
         }
@@ -157,6 +179,9 @@ def _version(package: str) -> str | None:
 
 def _progress() -> Progress:
     return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), transient=False,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=False,
     )

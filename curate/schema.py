@@ -78,5 +78,7 @@ def replace_column(batch: pa.Table, name: str, values: pa.Array | list) -> pa.Ta
     """Set ``name`` to ``values``, adding the column if the batch lacks it."""
     index = batch.schema.get_field_index(name)
     if index < 0:
-        return batch.append_column(name, values if isinstance(values, pa.Array) else pa.array(values))
+        return batch.append_column(
+            name, values if isinstance(values, pa.Array) else pa.array(values)
+        )
     return batch.set_column(index, name, values)

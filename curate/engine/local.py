@@ -46,9 +46,12 @@ class LocalEngine:
         on_unit: UnitDone,
     ) -> None:
         context = multiprocessing.get_context("spawn")
-        with context.Manager() as manager, ProcessPoolExecutor(
-            max_workers=min(self.workers, len(units)), mp_context=context
-        ) as pool:
+        with (
+            context.Manager() as manager,
+            ProcessPoolExecutor(
+                max_workers=min(self.workers, len(units)), mp_context=context
+            ) as pool,
+        ):
             docs_queue = manager.Queue()
             pending = {
                 pool.submit(process_unit, unit, recipe, out, docs_queue.put) for unit in units

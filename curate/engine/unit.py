@@ -100,8 +100,13 @@ def process_unit(
     result = {"unit": unit.name, "input": str(unit.path), "stats": stats.to_dict(True)}
     write_json(done_marker(out, unit), result)
     totals = result["stats"]["totals"]
-    log.info("unit %s: read %d docs, kept %d, dropped %d", unit.name,
-             totals["docs_read"], totals["docs_kept"], totals["docs_dropped"])
+    log.info(
+        "unit %s: read %d docs, kept %d, dropped %d",
+        unit.name,
+        totals["docs_read"],
+        totals["docs_kept"],
+        totals["docs_dropped"],
+    )
     return result
 
 

@@ -81,8 +81,11 @@ def read_warc(path: Path, config: ReadConfig, stats: RunStats) -> Iterator[dict[
                 except (OSError, ValueError) as error:
                     stats.record_input_error("broken_record")
                     log.warning("read %s: record %d unreadable (%s)", path, records, error)
-                    yield {"id": f"{path.name}/{records}", "source": path.name,
-                           "drop_reason": "broken_record"}
+                    yield {
+                        "id": f"{path.name}/{records}",
+                        "source": path.name,
+                        "drop_reason": "broken_record",
+                    }
         except OSError as error:
             stats.record_input_error("corrupt_warc")
             log.warning("read %s: stopped after record %d: %s", path, records, error)

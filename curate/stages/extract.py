@@ -51,9 +51,11 @@ class Extract:
         texts, reasons = [], []
         urls = batch.column("url").to_pylist()
         for html, url, reason in zip(
-            batch.column(HTML).to_pylist(), urls, batch.column(DROP_REASON).to_pylist()
+            batch.column(HTML).to_pylist(), urls, batch.column(DROP_REASON).to_pylist(), strict=True
         ):
-            text, new_reason = (None, None) if reason or html is None else self._extract_one(html, url)
+            text, new_reason = (
+                (None, None) if reason or html is None else self._extract_one(html, url)
+            )
             texts.append(text)
             reasons.append(reason or new_reason)
         batch = replace_column(batch, "text", pa.array(texts, pa.string()))

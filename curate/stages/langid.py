@@ -32,7 +32,9 @@ class LanguageId:
         model = self._model()
         flat = [t.replace("\n", " ") for t in texts]
         labels, scores = model.predict(flat, k=1)
-        codes = [normalise_label(self.config.model, row[0]) if row else "und_Zyyy" for row in labels]
+        codes = [
+            normalise_label(self.config.model, row[0]) if row else "und_Zyyy" for row in labels
+        ]
         best = np.array([s[0] if len(s) else 0.0 for s in scores], dtype=np.float32)
         return codes, best
 
