@@ -7,6 +7,7 @@ from typing import Protocol
 
 import pyarrow as pa
 
+from curate.engine.tokenize import TokenizePass
 from curate.recipe import Recipe
 from curate.schema import DOCUMENT_SCHEMA
 from curate.stages.base import Stage
@@ -36,8 +37,10 @@ def build_stages(recipe: Recipe) -> list[Stage]:
 
 def build_corpus_passes(recipe: Recipe) -> list[CorpusPass]:
     """The whole-corpus passes, in order, run after every unit finishes."""
-    del recipe
-    return []
+    passes: list[CorpusPass] = []
+    if recipe.tokenize.enabled:
+        passes.append(TokenizePass(recipe.tokenize, recipe.output))
+    return passes
 
 
 def stage_names(recipe: Recipe) -> tuple[str, ...]:

@@ -14,6 +14,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from curate.stages.tokenize import TokenizeConfig
+
 MAX_EXTENDS_DEPTH = 10
 
 
@@ -70,6 +72,7 @@ class Recipe(Section):
     extract: ExtractConfig = ExtractConfig()
     langid: LangIdConfig = LangIdConfig()
     output: OutputConfig = OutputConfig()
+    tokenize: TokenizeConfig = TokenizeConfig()
 
     @field_validator("languages")
     @classmethod

@@ -48,6 +48,7 @@ class RunStats:
             self.stages[name] = {}
         self.seconds: dict[str, float] = defaultdict(float)
         self.input_errors: dict[str, int] = defaultdict(int)
+        self.tokens: dict[str, int] = defaultdict(int)
 
     def _entry(self, stage: str, language: str) -> dict[str, Any]:
         return self.stages[stage].setdefault(
@@ -75,6 +76,10 @@ class RunStats:
     def record_input_error(self, reason: str) -> None:
         self.input_errors[reason] += 1
 
+    def record_tokens(self, language: str, tokens: int) -> None:
+        """Tokens written for ``language`` by the tokenize pass (BOS/EOS included)."""
+        self.tokens[language] += tokens
+
     def merge(self, other: RunStats) -> None:
         for stage, languages in other.stages.items():
             for language, src in languages.items():
@@ -87,6 +92,8 @@ class RunStats:
             self.seconds[stage] += s
         for reason, n in other.input_errors.items():
             self.input_errors[reason] += n
+        for language, n in other.tokens.items():
+            self.tokens[language] += n
 
     def totals(self) -> dict[str, Any]:
         """Documents read, kept at the end, and dropped by reason over all stages."""
@@ -115,6 +122,11 @@ class RunStats:
             },
             "input_errors": dict(sorted(self.input_errors.items())),
         }
+        if self.tokens:
+            result["tokens"] = {
+                "total": sum(self.tokens.values()),
+                "per_language": dict(sorted(self.tokens.items())),
+            }
         if include_timing:
             result["seconds"] = {k: round(v, 3) for k, v in self.seconds.items()}
         return result
@@ -127,6 +139,7 @@ class RunStats:
                 stats.stages[stage][language] = {**entry, "dropped": dict(entry["dropped"])}
         stats.seconds.update(data.get("seconds", {}))
         stats.input_errors.update(data.get("input_errors", {}))
+        stats.tokens.update(data.get("tokens", {}).get("per_language", {}))
         return stats
 
 
