@@ -74,6 +74,30 @@ def inspect(output: Annotated[Path, typer.Argument(help="A run's output director
         raise fail(str(error)) from None
 
 
+@app.command()
+def mix(
+    mixture: Annotated[Path, typer.Argument(help="Mixture YAML: inputs, budget, strategy")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Output directory (else output:)")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Build a training mixture from tokenized runs: manifest, shuffled shards, weights."""
+    from curate.mix import MixError, build_mixture, load_mixture, render_mixture
+
+    _setup_logging(verbose)
+    try:
+        config = load_mixture(mixture)
+        target = output or (Path(config.output) if config.output else None)
+        if target is None:
+            raise MixError(f"{mixture}: no output: set output: in the mixture or pass --output")
+        manifest = build_mixture(config, target)
+    except MixError as error:
+        raise fail(str(error)) from None
+    console.print(render_mixture(manifest))
+    console.print(f"wrote {target}/manifest.md, {len(manifest['shards'])} shards")
+
+
 def main() -> None:
     app(prog_name="curate")
 

@@ -188,13 +188,13 @@ def _message(item: dict[str, Any]) -> str:
     return _FRIENDLY.get(kind, item["msg"])
 
 
-def format_validation_error(error: ValidationError, source: str) -> str:
+def format_validation_error(error: ValidationError, source: str, what: str = "recipe") -> str:
     messages: dict[str, list[str]] = {}
     for item in error.errors():
         location = ".".join(str(p) for p in item["loc"] if not _is_union_tag(p))
         messages.setdefault(location, []).append(_message(item))
     lines = [f"{loc}: {' or '.join(dict.fromkeys(msgs))}" for loc, msgs in messages.items()]
-    return f"{source}: invalid recipe\n  " + "\n  ".join(lines)
+    return f"{source}: invalid {what}\n  " + "\n  ".join(lines)
 
 
 def _is_union_tag(part: Any) -> bool:

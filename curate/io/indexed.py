@@ -92,22 +92,22 @@ class IndexedDatasetWriter:
     _lengths: list[np.ndarray] = field(default_factory=list)
     tokens_written: int = 0
 
-    def write(self, tokens: np.ndarray, lengths: np.ndarray) -> None:
-        """Append documents: ``tokens`` concatenated, ``lengths`` tokens each."""
+    def _open(self) -> BinaryIO:
         if self._stream is None:
             self.prefix.parent.mkdir(parents=True, exist_ok=True)
             self._stream = open(temp_path(bin_path(self.prefix)), "wb")  # noqa: SIM115
-        self._stream.write(np.ascontiguousarray(tokens, dtype=self.dtype.newbyteorder("<")).data)
-        self._lengths.append(np.asarray(lengths, dtype=np.int64))
+        return self._stream
+
+    def write(self, tokens: np.ndarray, lengths: np.ndarray) -> None:
+        """Append documents: ``tokens`` concatenated, ``lengths`` tokens each."""
+        self._open().write(np.ascontiguousarray(tokens, dtype=self.dtype.newbyteorder("<")).data)
+        self._lengths.append(np.asarray(lengths, dtype=np.int32))
         self.tokens_written += int(tokens.size)
 
     def close(self) -> np.ndarray:
         """Commit both files; returns the document lengths."""
-        if self._stream is None:
-            self.prefix.parent.mkdir(parents=True, exist_ok=True)
-            self._stream = open(temp_path(bin_path(self.prefix)), "wb")  # noqa: SIM115
-        self._stream.close()
-        lengths = np.concatenate(self._lengths) if self._lengths else np.zeros(0, np.int64)
+        self._open().close()
+        lengths = np.concatenate(self._lengths) if self._lengths else np.zeros(0, np.int32)
         index_temp = temp_path(idx_path(self.prefix))
         index_temp.write_bytes(encode_index(lengths, self.dtype))
         commit(temp_path(bin_path(self.prefix)), bin_path(self.prefix))

@@ -26,7 +26,6 @@ for its ``bos_token``/``eos_token``). ``token_count`` counts a document's ids in
 from __future__ import annotations
 
 import functools
-import hashlib
 import itertools
 import json
 import os
@@ -40,6 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field
 
+from curate.langid import sha256_of
 from curate.schema import replace_column
 
 DEFAULT_TOKENIZER = "tekken_240911"
@@ -126,14 +126,6 @@ def _from_hub_cache(repo_id: str) -> Path:
         f"not download at run time; fetch it first (`hf download {repo_id} tokenizer.json`) "
         "or give a path"
     )
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass
@@ -305,7 +297,7 @@ class Tokenize:
         return {
             "tokenizer": self.config.tokenizer,
             "file": self.tokenizer_file.name,
-            "sha256": file_sha256(self.tokenizer_file),
+            "sha256": sha256_of(self.tokenizer_file),
             "backend": self.encoder.backend,
             "vocab_size": self.encoder.vocab_size,
             "bos_id": bos,
