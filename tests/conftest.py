@@ -34,3 +34,52 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def warc_files(shared_data: Path) -> list[Path]:
     return sorted((shared_data / "warc").glob("*.warc.gz"))
+
+
+TOKENIZED_LANGUAGES = {
+    "fr": "fra_Latn",
+    "de": "deu_Latn",
+    "pl": "pol_Latn",
+    "el": "ell_Grek",
+    "bg": "bul_Cyrl",
+    "fi": "fin_Latn",
+}
+
+
+def write_sentence_documents(path: Path, codes: list[str], per_doc: int = 5) -> None:
+    """JSONL documents of ``per_doc`` real sentences each from the shared langid data."""
+    import json
+
+    with open(path, "w", encoding="utf-8") as stream:
+        for code in codes:
+            lines = (
+                (SHARED_DATA / "langid" / f"{code}.txt").read_text(encoding="utf-8").splitlines()
+            )
+            for start in range(0, 400, per_doc):
+                text = "\n".join(lines[start : start + per_doc])
+                stream.write(json.dumps({"id": f"{code}-{start}", "text": text}) + "\n")
+
+
+@pytest.fixture(scope="session")
+def tokenized_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real run (langid, then the tokenize pass with Tekken, BOS and EOS) over two inputs."""
+    from curate.engine.local import LocalEngine
+    from curate.recipe import deep_merge, load_raw, parse_recipe
+    from curate.runner import Run
+
+    root = tmp_path_factory.mktemp("tokenized")
+    first, second = root / "part-a.jsonl", root / "part-b.jsonl"
+    write_sentence_documents(first, ["fr", "de", "pl"])
+    write_sentence_documents(second, ["el", "bg", "fi", "fr"])
+    raw = deep_merge(
+        load_raw(RECIPES / "base.yaml"),
+        {
+            "name": "tokenized",
+            "languages": sorted(TOKENIZED_LANGUAGES.values()),
+            "batch_size": 32,
+            "tokenize": {"enabled": True, "bos": True, "eos": True, "batch_size": 7},
+        },
+    )
+    out = root / "out"
+    Run(parse_recipe(raw), [first, second], out).execute(LocalEngine(1))
+    return out
