@@ -20,6 +20,7 @@ import json
 import logging
 import shutil
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,38 +119,52 @@ class TokenizePass:
     def _tokenize_shard(
         self, out: Path, shard: Path, stage: Tokenize, identity: dict[str, Any]
     ) -> dict[str, Any]:
+        """Encode one shard; reading the next row group and writing the last one overlap the
+        encoding, on one I/O thread (Arrow and file writes release the GIL)."""
         source = pq.ParquetFile(shard)
-        schema = _with_token_count(source.schema_arrow)
-        rewritten = ParquetSink(shard, schema, self.output)
+        rewritten = ParquetSink(shard, _with_token_count(source.schema_arrow), self.output)
         dtype = dtype_for_vocab(identity["vocab_size"])
         tokens = IndexedDatasetWriter(token_prefix(out, shard), dtype)
         shard_stats = RunStats((self.name,))
-        documents = 0
-        for group in range(source.num_row_groups):
-            table = source.read_row_group(group)
-            if TOKEN_COUNT in table.column_names:
-                table = table.drop_columns([TOKEN_COUNT])
-            start = time.perf_counter()
-            encoded = stage(table)
-            ids = encoded.column(TOKENS).combine_chunks()
-            tokens.write(ids.values.to_numpy(), encoded.column(TOKEN_COUNT).to_numpy())
-            rewritten.write(encoded.drop_columns([TOKENS]))
-            accounted = _accounting_view(table)
-            shard_stats.record(self.name, accounted, accounted, time.perf_counter() - start)
-            documents += table.num_rows
+        groups = source.num_row_groups
+        with ThreadPoolExecutor(1, thread_name_prefix="tokenize-io") as io:
+            reading = io.submit(source.read_row_group, 0) if groups else None
+            writing: Future[None] | None = None
+            for group in range(groups):
+                assert reading is not None
+                table = reading.result()
+                if group + 1 < groups:
+                    reading = io.submit(source.read_row_group, group + 1)
+                start = time.perf_counter()
+                if TOKEN_COUNT in table.column_names:
+                    table = table.drop_columns([TOKEN_COUNT])
+                encoded = stage(table)
+                if writing is not None:
+                    writing.result()
+                writing = io.submit(_write_group, encoded, tokens, rewritten)
+                accounted = _accounting_view(table)
+                shard_stats.record(self.name, accounted, accounted, time.perf_counter() - start)
+            if writing is not None:
+                writing.result()
         source.close()
-        lengths = tokens.close()
+        token_total = int(tokens.close().sum())
         rewritten.close()
-        shard_stats.record_tokens(shard.parent.name, int(lengths.sum()))
+        shard_stats.record_tokens(shard.parent.name, token_total)
         result = {
             "shard": f"{shard.parent.name}/{shard.name}",
-            "documents": documents,
-            "tokens": int(lengths.sum()),
+            "documents": int(source.metadata.num_rows),
+            "tokens": token_total,
             "parquet": _file_state(shard),
             "stats": shard_stats.to_dict(include_timing=True),
         }
         write_json(shard_marker(out, shard), result)
         return result
+
+
+def _write_group(encoded: pa.Table, tokens: IndexedDatasetWriter, rewritten: ParquetSink) -> None:
+    ids = encoded.column(TOKENS).combine_chunks()
+    tokens.write(ids.flatten().to_numpy(), encoded.column(TOKEN_COUNT).to_numpy())
+    rewritten.write(encoded.drop_columns([TOKENS]))
 
 
 def _with_token_count(schema: pa.Schema) -> pa.Schema:
