@@ -84,6 +84,10 @@ def test_budgets_met_within_one_document_and_caps_respected(
     available = {k: int(v.sum()) for k, v in docs.items()}
     unbounded = 10 * sum(available.values())
     ceiling = sum(math.floor(cap * n) for n in available.values()) if cap else unbounded
+    if ceiling < 1:
+        with pytest.raises(MixError, match="more than the inputs give"):
+            targets(available, 1, strategy, tau, cap)
+        return
     total = max(1, int(ceiling * fraction))
     got = targets(available, total, strategy, tau, cap)
     assert sum(got.values()) == total

@@ -11,9 +11,10 @@
 Two backends, both batched Rust encoders running on threads:
 
 - Tekken files are loaded with mistral-common's ``Tekkenizer`` and encoded by its tiktoken core
-  straight into numpy buffers, fanned out over ``threads`` threads (tiktoken releases the GIL).
-  The same vocabulary as a ``tokenizers`` BPE gives identical ids but encodes about 3x slower
-  on this corpus, so Tekken files do not go through ``tokenizers``.
+  (``encode_ordinary``) on ``threads`` threads, contiguous slices of the batch each (tiktoken
+  releases the GIL while it encodes). The same vocabulary as a ``tokenizers`` BPE gives
+  identical ids but encodes about 3x slower on this corpus, so Tekken files do not go through
+  ``tokenizers``.
 - ``tokenizer.json`` files go through ``tokenizers.Tokenizer.encode_batch_fast`` (Rust threads,
   ``RAYON_NUM_THREADS``). Special-token text inside a document (a literal ``</s>`` on a web
   page) is encoded as text, never as a control token.
@@ -144,8 +145,8 @@ class TekkenEncoder:
         from mistral_common.tokens.tokenizers.tekken import Tekkenizer
 
         self._tekkenizer = Tekkenizer.from_file(self.path)
-        # Tekkenizer.encode is one string into a Python list; its tiktoken Encoding encodes
-        # into a numpy buffer with the GIL released, which is what batching needs.
+        # Tekkenizer.encode takes one string at a time; its tiktoken Encoding releases the GIL
+        # while it encodes, which is what batching over threads needs.
         encoding = getattr(self._tekkenizer, "_model", None)
         if not isinstance(encoding, tiktoken.Encoding):
             raise TokenizerError(f"{self.path}: this mistral-common's Tekkenizer lacks tiktoken")
@@ -155,16 +156,22 @@ class TekkenEncoder:
         self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="tekken")
 
     def _encode_chunk(self, texts: list[str]) -> list[np.ndarray]:
-        return [self._encoding.encode_to_numpy(t, disallowed_special=()) for t in texts]
+        # encode_ordinary measured ~20% faster than encode/encode_to_numpy, whose scan for
+        # special tokens is wasted work here: Tekken's specials never come from text.
+        encode = self._encoding.encode_ordinary
+        return [np.array(encode(t), dtype=np.int32) for t in texts]
 
     def encode(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        size = max(1, -(-len(texts) // (self.threads * CHUNKS_PER_THREAD)))
-        chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
-        arrays = list(itertools.chain.from_iterable(self._pool.map(self._encode_chunk, chunks)))
+        if self.threads == 1:
+            arrays = self._encode_chunk(texts)
+        else:
+            size = max(1, -(-len(texts) // (self.threads * CHUNKS_PER_THREAD)))
+            chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
+            arrays = list(itertools.chain.from_iterable(self._pool.map(self._encode_chunk, chunks)))
         lengths = np.fromiter(map(len, arrays), dtype=np.int64, count=len(arrays))
         if not arrays:
             return np.zeros(0, np.int32), lengths
-        ids = np.concatenate(arrays).view(np.int32)
+        ids = np.concatenate(arrays)
         ids += self._offset
         return ids, lengths
 
@@ -218,6 +225,13 @@ class HFEncoder:
             return None
         value = json.loads(config_file.read_text(encoding="utf-8")).get(key)
         return value.get("content") if isinstance(value, dict) else value
+
+
+@functools.cache
+def _file_sha256(path: Path, mtime_ns: int) -> str:
+    """Hashed once per process and file version: a tokenizer file is tens of MB."""
+    del mtime_ns
+    return sha256_of(path)
 
 
 @functools.cache
@@ -297,7 +311,7 @@ class Tokenize:
         return {
             "tokenizer": self.config.tokenizer,
             "file": self.tokenizer_file.name,
-            "sha256": sha256_of(self.tokenizer_file),
+            "sha256": _file_sha256(self.tokenizer_file, self.tokenizer_file.stat().st_mtime_ns),
             "backend": self.encoder.backend,
             "vocab_size": self.encoder.vocab_size,
             "bos_id": bos,
