@@ -11,6 +11,7 @@ from curate.recipe import ReadConfig
 from curate.stats import RunStats
 
 log = logging.getLogger(__name__)
+DAMAGE_REASONS = frozenset({"truncated_record"})
 BINARY_SIGNATURES = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b")
 
 
@@ -60,7 +61,8 @@ def _record_row(record: Any, path: Path, config: ReadConfig) -> dict[str, Any]:
     reason = _rejection(record, body, config)
     if reason is not None:
         row["drop_reason"] = reason
-        log.debug("read %s: record %s dropped: %s", path, row["id"], reason)
+        level = logging.WARNING if reason in DAMAGE_REASONS else logging.DEBUG
+        log.log(level, "read %s: record %s (%s) dropped: %s", path, row["id"], row["url"], reason)
         return row
     row["html"] = _decode(body, record.http_charset)
     return row
