@@ -43,6 +43,9 @@ class _OpenShard:
 
 
 ROW_GROUP_MAX_BYTES = 128 * 1024 * 1024
+# Buffered rows across all languages of one unit; past it the largest buffer is flushed, so
+# memory does not grow with the number of languages.
+UNIT_BUFFER_MAX_BYTES = 64 * 1024 * 1024
 
 
 @dataclass
@@ -80,6 +83,14 @@ class ParquetSink:
         if shard.pending_rows >= self.config.row_group_rows or buffered >= ROW_GROUP_MAX_BYTES:
             self._flush(shard)
         return shard.bytes_written
+
+    @property
+    def buffered_bytes(self) -> int:
+        return sum(t.nbytes for t in self._shard.pending) if self._shard else 0
+
+    def flush(self) -> None:
+        if self._shard is not None:
+            self._flush(self._shard)
 
     def _flush(self, shard: _OpenShard) -> None:
         if shard.pending:
@@ -122,6 +133,16 @@ class ShardWriter:
             sink = self._sink(language)
             if sink.write(rows) >= self.config.shard_max_bytes:
                 self._close(language)
+        self._bound_buffers()
+
+    def _bound_buffers(self) -> None:
+        buffered = {language: sink.buffered_bytes for language, sink in self._sinks.items()}
+        total = sum(buffered.values())
+        for language in sorted(buffered, key=lambda k: (-buffered[k], k)):
+            if total <= UNIT_BUFFER_MAX_BYTES:
+                return
+            self._sinks[language].flush()
+            total -= buffered[language]
 
     def _close(self, language: str) -> None:
         sink = self._sinks.pop(language)
