@@ -6,8 +6,8 @@ fastText alone takes its top label. curate instead (all vectorized over a batch)
 2. merges each confusable group (Serbo-Croatian, Scandinavian, ...) into one candidate whose
    probability is the sum of its members', so a split vote inside a group cannot hand the
    document to an outsider;
-3. charges every candidate for letters its alphabet does not have (``letter_penalty`` per
-   letter, scaled down for long texts) — this is also the script check (Cyrillic vs Latin);
+3. charges every candidate ``letter_penalty`` for each distinct letter of the text that its
+   alphabet lacks — this is also the script check (Cyrillic vs Latin);
 4. takes the best candidate; inside a group, picks the member with marker words
    (``marker_weight`` per hit) on top of the model's own split.
 
@@ -33,6 +33,7 @@ _OTHER_SCRIPT = len(SCRIPTS)
 _TABLE_END = 0x3040  # code points above are CJK and beyond: letters of "other" scripts
 _TOKEN_SPLIT = r"[^\p{L}\p{M}]+"
 FLOOR = 1e-6
+FOREIGN_SCRIPT_LETTERS = 10
 
 
 @dataclass(frozen=True)
@@ -82,68 +83,75 @@ def _marker_pattern(entries: str) -> str | None:
 
 
 @functools.cache
-def _codepoint_tables() -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
-    """Per code point below _TABLE_END: its script class (-1 if not a letter) and its index in
-    the letter inventory of all alphabets (-1 if absent)."""
-    script = np.full(_TABLE_END, -1, np.int8)
-    ranges = {"Latn": [(0x41, 0x24F), (0x1E00, 0x1EFF)], "Cyrl": [(0x400, 0x52F)]}
-    ranges["Grek"] = [(0x370, 0x3FF), (0x1F00, 0x1FFF)]
+def _letter_table() -> tuple[np.ndarray, np.ndarray]:
+    """Column of each code point below _TABLE_END in the letter matrix (-1: not a letter) and
+    the script of each column. Letters of some alphabet get a column each; any other letter
+    falls in its script's catch-all column (letters above the table: the "other" one)."""
+    alphabet_letters = sorted({ord(ch) for a in load_evidence().alphabets.values() for ch in a})
+    script = np.array([_script_of(cp) for cp in alphabet_letters] + list(range(len(SCRIPTS) + 1)))
+    column = np.full(_TABLE_END, -1, np.int32)
     for cp in range(_TABLE_END):
         if unicodedata.category(chr(cp)).startswith("L"):
-            script[cp] = _OTHER_SCRIPT
-            for index, name in enumerate(SCRIPTS):
-                if any(lo <= cp <= hi for lo, hi in ranges[name]):
-                    script[cp] = index
-    letters = sorted({ch for alphabet in load_evidence().alphabets.values() for ch in alphabet})
-    inventory = {ch: i for i, ch in enumerate(letters)}
-    position = np.full(_TABLE_END, -1, np.int32)
-    for ch, i in inventory.items():
-        position[ord(ch)] = i
-    return script, position, inventory
+            column[cp] = len(alphabet_letters) + _script_of(cp)
+    column[alphabet_letters] = np.arange(len(alphabet_letters))
+    return column, script.astype(np.int8)
 
 
-@dataclass
-class LetterStats:
-    """Letter counts of each text: per inventory letter, per script, and in total."""
+def _script_of(codepoint: int) -> int:
+    ranges = {0: [(0x41, 0x24F), (0x1E00, 0x1EFF)], 1: [(0x400, 0x52F)]}
+    ranges[2] = [(0x370, 0x3FF), (0x1F00, 0x1FFF)]
+    for index, spans in ranges.items():
+        if any(low <= codepoint <= high for low, high in spans):
+            return index
+    return _OTHER_SCRIPT
 
-    by_letter: np.ndarray  # (n, inventory)
-    by_script: np.ndarray  # (n, len(SCRIPTS) + 1)
-    total: np.ndarray  # (n,)
 
-    @classmethod
-    def of(cls, texts: pa.Array, max_chars: int) -> LetterStats:
-        script_of, position_of, inventory = _codepoint_tables()
-        prepared = pc.utf8_lower(pc.utf8_normalize(texts, "NFC"))
-        prepared = pc.utf8_slice_codeunits(prepared, 0, max_chars)
-        lengths = pc.utf8_length(prepared).to_numpy(zero_copy_only=False)
-        joined = "".join(prepared.to_pylist()).encode("utf-32-le")
-        codepoints = np.frombuffer(joined, dtype=np.uint32)
-        row = np.repeat(np.arange(len(lengths)), lengths)
-        clipped = np.minimum(codepoints, _TABLE_END - 1)
-        script = np.where(codepoints < _TABLE_END, script_of[clipped], _OTHER_SCRIPT)
-        n, n_scripts = len(lengths), len(SCRIPTS) + 1
-        is_letter = script >= 0
-        by_script = np.bincount(
-            row[is_letter] * n_scripts + script[is_letter], minlength=n * n_scripts
-        ).reshape(n, n_scripts)
-        position = np.where(codepoints < _TABLE_END, position_of[clipped], -1)
-        known = position >= 0
-        by_letter = np.bincount(
-            row[known] * len(inventory) + position[known], minlength=n * len(inventory)
-        ).reshape(n, len(inventory))
-        return cls(by_letter, by_script, by_script.sum(axis=1))
+@functools.cache
+def _outside(code: str) -> np.ndarray:
+    """Mask of the letter columns of ``code``'s own script that it does not write."""
+    column, script = _letter_table()
+    own = _script_index(code)
+    alphabet = load_evidence().alphabets.get(code)
+    if alphabet is None:
+        return np.zeros(len(script), bool)
+    inside = np.zeros(len(script), bool)
+    inside[column[[ord(ch) for ch in alphabet]]] = True
+    return (script == own) & ~inside
 
-    def foreign(self, code: str) -> np.ndarray:
-        """How many letters of each text the language ``code`` does not write."""
-        alphabet = load_evidence().alphabets.get(code)
-        if alphabet is not None:
-            _, _, inventory = _codepoint_tables()
-            inside = self.by_letter[:, [inventory[ch] for ch in alphabet]].sum(axis=1)
-            return self.total - inside
-        script = code.rpartition("_")[2]
-        if script in SCRIPTS:
-            return self.total - self.by_script[:, SCRIPTS.index(script)]
-        return self.by_script[:, : len(SCRIPTS)].sum(axis=1)
+
+def _script_index(code: str) -> int:
+    name = code.rpartition("_")[2]
+    return SCRIPTS.index(name) if name in SCRIPTS else _OTHER_SCRIPT
+
+
+def letters_present(texts: pa.Array, max_chars: int) -> np.ndarray:
+    """(n, letter columns) boolean: which letters (lowercased, NFC) each text contains."""
+    column, script = _letter_table()
+    prepared = pc.utf8_lower(pc.utf8_normalize(texts, "NFC"))
+    prepared = pc.utf8_slice_codeunits(prepared, 0, max_chars)
+    lengths = pc.utf8_length(prepared).to_numpy(zero_copy_only=False)
+    codepoints = np.frombuffer("".join(prepared.to_pylist()).encode("utf-32-le"), np.uint32)
+    row = np.repeat(np.arange(len(lengths)), lengths)
+    columns = np.where(
+        codepoints < _TABLE_END, column[np.minimum(codepoints, _TABLE_END - 1)], len(script) - 1
+    )
+    letter = columns >= 0
+    present = np.zeros((len(lengths), len(script)), bool)
+    present[row[letter], columns[letter]] = True
+    return present
+
+
+def foreign_letters(present: np.ndarray, codes: list[str]) -> np.ndarray:
+    """(n, codes): distinct letters of each text that each language does not write, a letter
+    of another script counting ``FOREIGN_SCRIPT_LETTERS`` per script rather than one each."""
+    _, script = _letter_table()
+    in_script = np.stack([present[:, script == s].any(axis=1) for s in range(len(SCRIPTS) + 1)], 1)
+    outside = np.stack([_outside(code) for code in codes], axis=1).astype(np.float32)
+    own = np.array([_script_index(code) for code in codes])
+    other_scripts = (np.arange(len(SCRIPTS) + 1)[:, None] != own[None, :]).astype(np.float32)
+    return present.astype(np.float32) @ outside + FOREIGN_SCRIPT_LETTERS * (
+        in_script.astype(np.float32) @ other_scripts
+    )
 
 
 def marker_hits(texts: pa.Array, group: Group, max_chars: int) -> np.ndarray:
@@ -166,10 +174,9 @@ class DecisionRules:
     """The knobs of :func:`decide`; defaults measured on the dev half of the shared langid data
     (see benchmarks/bench_langid.py)."""
 
-    letter_penalty: float = 1.5
-    letter_scale_chars: int = 100
-    marker_weight: float = 1.0
-    member_floor: float = 1e-3
+    letter_penalty: float = 1.0
+    marker_weight: float = 2.0
+    member_floor: float = 0.1
     max_chars: int = 20_000
 
 
@@ -191,9 +198,7 @@ def decide(
     model_p = np.zeros((n, len(vocabulary)))
     np.add.at(model_p, (rows, cols), values)
 
-    letters = LetterStats.of(texts, rules.max_chars)
-    scale = np.minimum(1.0, rules.letter_scale_chars / np.maximum(letters.total, 1))
-    penalty = np.stack([letters.foreign(c) * scale for c in vocabulary], axis=1)
+    penalty = foreign_letters(letters_present(texts, rules.max_chars), vocabulary)
 
     units = sorted({evidence.group_of[c].name if c in evidence.group_of else c for c in vocabulary})
     unit_of = {c: units.index(evidence.group_of[c].name if c in evidence.group_of else c)

@@ -49,7 +49,13 @@ class LangIdConfig(Section):
     model_path: str | None = None
     min_score: float = Field(0.5, ge=0.0, le=1.0)
     min_score_per_language: dict[str, float] = {}
-    top_k: int = Field(3, ge=1)
+    top_k: int = Field(10, ge=1)
+    # "evidence": top-k + confusable groups + alphabets + markers (curate.langid_decide);
+    # "top1": the model's first label as is.
+    decision: Literal["evidence", "top1"] = "evidence"
+    letter_penalty: float = Field(1.0, ge=0.0)
+    marker_weight: float = Field(2.0, ge=0.0)
+    member_floor: float = Field(0.1, gt=0.0, le=1.0)
 
 
 class OutputConfig(Section):
