@@ -36,11 +36,16 @@ def fit_thresholds(config: LangIdConfig, data: Labelled, languages: list[str]) -
     for code in languages:
         best = max(
             np.arange(0.0, 0.96, 0.05),
-            key=lambda t: score(
-                data.gold,
-                [p if p != code or s >= t else "rejected" for p, s in zip(predicted, stage_scores)],
-                [code],
-            )[0].f1,
+            key=lambda t: (
+                score(
+                    data.gold,
+                    [
+                        p if p != code or s >= t else "rejected"
+                        for p, s in zip(predicted, stage_scores, strict=True)
+                    ],
+                    [code],
+                )[0].f1
+            ),
         )
         fitted[code] = round(max(float(best), THRESHOLD_FLOOR), 2)
     return fitted
@@ -59,30 +64,43 @@ def main() -> None:
     parser.add_argument("--fit", action="store_true", help="print thresholds fitted on dev")
     args = parser.parse_args()
     recipe = load_recipe(REPO / "recipes" / "eu_all.yaml")
-    curate = recipe.langid.model_copy(
-        update={"min_score_per_language": _routed_thresholds(recipe)}
-    )
+    curate = recipe.langid.model_copy(update={"min_score_per_language": _routed_thresholds(recipe)})
     raw = LangIdConfig(decision="top1", min_score=0.0)
     directory = SHARED / "langid"
     if args.fit:
         dev = load_labelled(directory, split="dev")
-        for code, value in fit_thresholds(curate, dev, languages_with_data(recipe.languages, dev)).items():
+        for code, value in fit_thresholds(
+            curate, dev, languages_with_data(recipe.languages, dev)
+        ).items():
             print(f"{code}: {value}")
         return
-    summary = ["| data | texts | lid176 top-1 macro F1 | curate macro F1 | lid176 texts/s | curate texts/s |",
-               "|---|---:|---:|---:|---:|---:|"]
-    for name, pages, split in [("sentences, test half", 0, "test"), ("sentences, all", 0, "all"),
-                               ("pages of 10 sentences, all", 10, "all")]:
+    summary = [
+        "| data | texts | lid176 top-1 macro F1 | curate macro F1 | lid176 texts/s "
+        "| curate texts/s |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, pages, split in [
+        ("sentences, test half", 0, "test"),
+        ("sentences, all", 0, "all"),
+        ("pages of 10 sentences, all", 10, "all"),
+    ]:
         data = load_labelled(directory, pages, split)
         languages = languages_with_data(recipe.languages, data)
         before, after = evaluate(raw, data, languages), evaluate(curate, data, languages)
-        summary.append(f"| {name} | {before.docs} | {before.macro_f1:.4f} | {after.macro_f1:.4f} "
-                       f"| {before.docs_per_second:,.0f} | {after.docs_per_second:,.0f} |")
+        summary.append(
+            f"| {name} | {before.docs} | {before.macro_f1:.4f} | {after.macro_f1:.4f} "
+            f"| {before.docs_per_second:,.0f} | {after.docs_per_second:,.0f} |"
+        )
         if split == "test" or pages:
             print("\n".join(as_table(before, f"lid176 top-1, {name}")) + "\n")
-            print("\n".join(as_table(after, f"curate (lid176 + evidence, eu_all thresholds), {name}")) + "\n")
-    print(f"### Summary ({len(languages)} European languages scored; every file of "
-          f"{directory} is input, the others act as distractors)\n")
+            print(
+                "\n".join(as_table(after, f"curate (lid176 + evidence, eu_all thresholds), {name}"))
+                + "\n"
+            )
+    print(
+        f"### Summary ({len(languages)} European languages scored; every file of "
+        f"{directory} is input, the others act as distractors)\n"
+    )
     print("\n".join(summary))
 
 

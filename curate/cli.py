@@ -101,7 +101,9 @@ def eval_langid(
         report = evaluate(config, labelled, chosen)
     except (RecipeError, ModelNotFound, FileNotFoundError, ValueError) as error:
         raise fail(str(error)) from None
-    title = f"{config.model} ({config.decision}) on {data}" + (f", pages of {pages}" if pages else "")
+    title = f"{config.model} ({config.decision}) on {data}" + (
+        f", pages of {pages}" if pages else ""
+    )
     typer.echo("\n".join(as_table(report, title)))
 
 

@@ -201,8 +201,10 @@ def decide(
     penalty = foreign_letters(letters_present(texts, rules.max_chars), vocabulary)
 
     units = sorted({evidence.group_of[c].name if c in evidence.group_of else c for c in vocabulary})
-    unit_of = {c: units.index(evidence.group_of[c].name if c in evidence.group_of else c)
-               for c in vocabulary}
+    unit_of = {
+        c: units.index(evidence.group_of[c].name if c in evidence.group_of else c)
+        for c in vocabulary
+    }
     merge = np.zeros((len(vocabulary), len(units)))
     merge[np.arange(len(vocabulary)), [unit_of[c] for c in vocabulary]] = 1.0
     unit_p = model_p @ merge
@@ -221,8 +223,13 @@ def decide(
         picked = np.flatnonzero(chosen == group.name)
         if len(picked):
             chosen[picked] = _pick_members(
-                texts.take(pa.array(picked)), group, model_p[picked], unit_p[picked, units.index(group.name)],
-                penalty[picked], column, rules,
+                texts.take(pa.array(picked)),
+                group,
+                model_p[picked],
+                unit_p[picked, units.index(group.name)],
+                penalty[picked],
+                column,
+                rules,
             )
     return chosen.tolist(), scores.astype(np.float32)
 

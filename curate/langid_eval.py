@@ -94,10 +94,12 @@ def predict_labels(config: LangIdConfig, texts: list[str]) -> tuple[list[str], f
     codes, scores = stage.predict(batch.column("text").combine_chunks())
     keep = scores >= stage.thresholds(codes)
     seconds = time.perf_counter() - start
-    return [c if k else REJECTED for c, k in zip(codes, keep)], seconds
+    return [c if k else REJECTED for c, k in zip(codes, keep, strict=True)], seconds
 
 
-def score(gold: list[str], predicted: list[str], languages: list[str] | None = None) -> list[LanguageRow]:
+def score(
+    gold: list[str], predicted: list[str], languages: list[str] | None = None
+) -> list[LanguageRow]:
     """Per-language scores for ``languages`` (default: every gold language)."""
     gold_a, pred_a = np.array(gold, dtype=object), np.array(predicted, dtype=object)
     rows = []
@@ -113,9 +115,7 @@ def score(gold: list[str], predicted: list[str], languages: list[str] | None = N
     return rows
 
 
-def evaluate(
-    config: LangIdConfig, data: Labelled, languages: list[str] | None = None
-) -> Report:
+def evaluate(config: LangIdConfig, data: Labelled, languages: list[str] | None = None) -> Report:
     predicted, seconds = predict_labels(config, data.texts)
     return Report(score(data.gold, predicted, languages), len(data.texts), seconds)
 
@@ -140,4 +140,3 @@ def as_table(report: Report, title: str) -> list[str]:
         f"{report.docs} texts, {report.docs_per_second:,.0f} texts/s",
     ]
     return lines
-
