@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from curate.langid_eval import Labelled, as_table, evaluate, load_labelled, predict_labels, score
+from curate.pipeline import langid_config
 from curate.recipe import LangIdConfig, load_recipe
 
 REPO = Path(__file__).resolve().parents[1]
@@ -64,7 +65,7 @@ def main() -> None:
     parser.add_argument("--fit", action="store_true", help="print thresholds fitted on dev")
     args = parser.parse_args()
     recipe = load_recipe(REPO / "recipes" / "eu_all.yaml")
-    curate = recipe.langid.model_copy(update={"min_score_per_language": _routed_thresholds(recipe)})
+    curate = langid_config(recipe)
     raw = LangIdConfig(decision="top1", min_score=0.0)
     directory = SHARED / "langid"
     if args.fit:
@@ -102,12 +103,6 @@ def main() -> None:
         f"{directory} is input, the others act as distractors)\n"
     )
     print("\n".join(summary))
-
-
-def _routed_thresholds(recipe) -> dict[str, float]:  # noqa: ANN001
-    from curate.pipeline import build_stages
-
-    return build_stages(recipe)[1].config.min_score_per_language
 
 
 if __name__ == "__main__":

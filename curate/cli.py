@@ -87,10 +87,11 @@ def eval_langid(
     """Per-language precision, recall, F1 and confusions of language ID on labelled text."""
     from curate.langid import ModelNotFound
     from curate.langid_eval import as_table, evaluate, load_labelled
+    from curate.pipeline import langid_config
     from curate.recipe import LangIdConfig
 
     try:
-        config = load_recipe(recipe).langid if recipe else LangIdConfig(min_score=0.0)
+        config = langid_config(load_recipe(recipe)) if recipe else LangIdConfig(min_score=0.0)
         overrides = {"model": model, "decision": decision}
         config = config.model_copy(update={k: v for k, v in overrides.items() if v})
         config = LangIdConfig.model_validate(config.model_dump())

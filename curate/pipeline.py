@@ -7,7 +7,7 @@ from typing import Protocol
 
 import pyarrow as pa
 
-from curate.recipe import Recipe
+from curate.recipe import LangIdConfig, Recipe
 from curate.schema import DOCUMENT_SCHEMA
 from curate.stages.base import Stage
 from curate.stages.extract import Extract
@@ -35,6 +35,11 @@ def build_stages(recipe: Recipe) -> list[Stage]:
     if recipe.route:
         return _routed_stages(recipe)
     return [Extract(recipe.extract), LanguageId(recipe.langid, recipe.languages)]
+
+
+def langid_config(recipe: Recipe) -> LangIdConfig:
+    """The langid settings a run of ``recipe`` uses (per-language thresholds when routed)."""
+    return next(s.config for s in build_stages(recipe) if isinstance(s, LanguageId))
 
 
 def _routed_stages(recipe: Recipe) -> list[Stage]:
