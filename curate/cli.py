@@ -74,6 +74,31 @@ def inspect(output: Annotated[Path, typer.Argument(help="A run's output director
         raise fail(str(error)) from None
 
 
+@app.command()
+def card(
+    output: Annotated[Path, typer.Argument(help="A run's output directory")],
+    eu_summary: Annotated[
+        bool, typer.Option(help="Also write EU_TRAINING_CONTENT_SUMMARY.md (AI Act Art. 53)")
+    ] = False,
+    repo: Annotated[
+        str | None, typer.Option(help="Hub repository ORG/NAME the loading snippets point to")
+    ] = None,
+    license: Annotated[str, typer.Option(help="Licence id for the card's metadata")] = "odc-by",
+    pretty_name: Annotated[str | None, typer.Option(help="Title of the dataset")] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite a card edited by hand")] = False,
+) -> None:
+    """Write OUTPUT/README.md, a Hugging Face dataset card, with plots in OUTPUT/assets/."""
+    from curate.card import CardError, CardOptions, write_card
+
+    try:
+        options = CardOptions(license=license, pretty_name=pretty_name, repo=repo)
+        result = write_card(output, options, eu_summary=eu_summary, force=force)
+    except CardError as error:
+        raise fail(str(error)) from None
+    for relative in result.written:
+        console.print(f"wrote {output / relative}", highlight=False)
+
+
 def main() -> None:
     app(prog_name="curate")
 

@@ -59,12 +59,11 @@ def render(facts: Facts, pretty_name: str) -> str:
         "general-purpose AI models* (Article 53(1)(d) of Regulation (EU) 2024/1689). It "
         "describes this dataset only. The provider of a model trained on it completes every "
         f"field marked {PROVIDER_FIELD} and adds the other data the model was trained on.",
-        "",
         _general(facts),
         _sources(facts),
         _processing(facts),
     ]
-    return "\n".join(parts) + "\n"
+    return "\n\n".join(parts) + "\n"
 
 
 def _general(facts: Facts) -> str:
@@ -74,7 +73,7 @@ def _general(facts: Facts) -> str:
     else:
         size = (f"{count(facts.total_docs)} documents, {human_bytes(facts.total_bytes)} of UTF-8 "
                 "text (not tokenized: token range to be stated by the provider)")
-    start, end = facts.date_span
+    start, end = (d[:10] if d else "unknown" for d in facts.date_span)
     rows = [
         [language_name(code), f"`{code}`", count(lang.docs), percent(lang.docs, facts.total_docs),
          count(lang.tokens) if lang.tokens is not None else "—"]
@@ -101,8 +100,7 @@ def _general(facts: Facts) -> str:
             f"- Size of this dataset: {size}.",
             _provider("Overall training data size of the model, per modality"),
             "- Types of content: the main text of public web pages, extracted from HTML.",
-            f"- Latest date of data collection in this dataset: {end or 'unknown'}"
-            f" (earliest: {start or 'unknown'}).",
+            f"- Latest date of data collection in this dataset: {end} (earliest: {start}).",
             f"- Languages ({len(facts.languages)}):",
             "",
             table(["language", "code", "documents", "share", "tokens"], rows, right=(2, 3, 4)),
@@ -114,23 +112,24 @@ def _general(facts: Facts) -> str:
 
 def _sources(facts: Facts) -> str:
     crawl = facts.crawl
-    is_common_crawl = any("Common Crawl" in v for v in crawl.fields.get("publisher", [])) or any(
-        v.startswith("CC-MAIN") for v in crawl.fields.get("isPartOf", [])
-    )
+    snapshots = crawl.common_crawl_snapshots
     public = (
-        f"- This dataset's pages come from the publicly available Common Crawl archive "
-        f"({', '.join(crawl.fields.get('isPartOf', [])) or 'snapshot not recorded'})."
-        if is_common_crawl
-        else "- Publicly available datasets among this dataset's inputs: none recorded in "
-        "their WARC metadata."
+        f"- Pages of this dataset come from the publicly available Common Crawl archive, "
+        f"snapshot(s) {', '.join(snapshots)}."
+        if snapshots
+        else "- Publicly available datasets among this dataset's inputs: none named in their "
+        "WARC records."
     )
+    others = [v for v in crawl.values("isPartOf") if v not in snapshots]
+    if others:
+        public += f"\n- Other collections named in the WARC records: {', '.join(others)}."
     domains = top_decile(facts)
     listed = domains[:MAX_LISTED_DOMAINS]
     rows = [
         [n, f"`{d}`", count(docs), percent(size, facts.total_bytes)]
         for n, (d, docs, size) in enumerate(listed, start=1)
     ]
-    start, end = facts.date_span
+    start, end = (d[:10] if d else "unknown" for d in facts.date_span)
     return "\n".join(
         [
             "## 2. List of data sources",
@@ -147,10 +146,9 @@ def _sources(facts: Facts) -> str:
             "",
             "### 2.3 Data crawled and scraped from online sources",
             "",
-            "What the crawl records of this dataset's WARC inputs say:",
-            "",
-            *crawl_lines(facts),
-            f"- Period of data collection: {start or 'unknown'} to {end or 'unknown'}.",
+            *[f"{block}\n" for block in crawl_lines(facts)],
+            f"- Period of data collection: {start} to {end} (crawl dates of "
+            f"{count(facts.dated_docs)} of {count(facts.total_docs)} documents).",
             "- Type of content: public web pages in HTML; their main text was extracted.",
             _provider("Crawlers operated by the provider or on its behalf, their purposes and "
                       "behaviour (robots.txt, paywalls, log-ins)"),
@@ -186,7 +184,7 @@ def _processing(facts: Facts) -> str:
     else:
         tdm = ("- This dataset's pipeline applied **no** opt-out filter: pages with a "
                "`tdm-reservation` or `noai` signal were not removed.")
-    robots = facts.crawl.fields.get("robots")
+    robots = facts.crawl.values("robots")
     stage_rows = [
         [f"`{r['stage']}`", count(r["docs_in"]), count(r["docs_kept"]),
          ", ".join(f"`{k}` {v:,}" for k, v in r["dropped"].items()) or "—"]

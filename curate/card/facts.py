@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+log = logging.getLogger(__name__)
 TOKEN_COLUMN = "token_count"
 UNKNOWN_LANGUAGE = "und"
 # Document lengths in characters are binned on a log10 scale: exact enough for quantiles
@@ -27,9 +29,11 @@ UNKNOWN_LANGUAGE = "und"
 LENGTH_BIN_WIDTH = 0.01
 LENGTH_BINS = np.arange(0.0, 8.0 + LENGTH_BIN_WIDTH, LENGTH_BIN_WIDTH)
 HOST_PATTERN = r"^[A-Za-z][A-Za-z0-9+.\-]*://(?:[^@/?#]*@)?(?P<host>\[[^\]]*\]|[^:/?#]+)"
-ISO_DATE = r"^\d{4}-\d{2}-\d{2}"
+# A date this card trusts: YYYY-MM-DD, alone or followed by a time (ClueWeb's "2008-10-294T" is not).
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}(?:$|[T ])"
 OPT_OUT_REASON = re.compile(r"tdm|noai|opt_?out|robots", re.IGNORECASE)
 WARCINFO_FIELDS = ("isPartOf", "publisher", "operator", "software", "robots", "description")
+USER_AGENT = "user-agent"
 SCAN_COLUMNS = ("url", "date", "text")
 
 
@@ -51,6 +55,7 @@ class LanguageFacts:
     length_counts: np.ndarray = field(default_factory=lambda: np.zeros(len(LENGTH_BINS) - 1))
     date_min: str | None = None
     date_max: str | None = None
+    dated_docs: int = 0
     pii: dict[str, int] = field(default_factory=dict)
 
     def length_quantiles(self, qs: tuple[float, ...]) -> list[float]:
@@ -65,13 +70,24 @@ class LanguageFacts:
 
 @dataclass
 class Crawl:
-    """Provenance of WARC inputs from their ``warcinfo`` records and request headers."""
+    """Provenance of WARC inputs: their ``warcinfo`` fields and crawler User-Agent, grouped.
 
-    fields: dict[str, list[str]] = field(default_factory=dict)
-    user_agents: list[str] = field(default_factory=list)
+    ``sources`` maps each distinct description (sorted ``(field, value)`` pairs) to the number
+    of input files that carry it, so thousands of WARCs of one snapshot make one row.
+    """
+
+    sources: dict[tuple[tuple[str, str], ...], int] = field(default_factory=dict)
     warc_inputs: int = 0
     other_inputs: int = 0
     missing_inputs: int = 0
+
+    def values(self, key: str) -> list[str]:
+        found = [dict(source).get(key) for source in self.sources]
+        return sorted({v for v in found if v})
+
+    @property
+    def common_crawl_snapshots(self) -> list[str]:
+        return [v for v in self.values("isPartOf") if v.startswith("CC-MAIN")]
 
 
 @dataclass
@@ -106,6 +122,10 @@ class Facts:
     @property
     def total_tokens(self) -> int | None:
         return sum(lang.tokens or 0 for lang in self.languages.values()) if self.tokenized else None
+
+    @property
+    def dated_docs(self) -> int:
+        return sum(lang.dated_docs for lang in self.languages.values())
 
     @property
     def date_span(self) -> tuple[str | None, str | None]:
@@ -236,6 +256,7 @@ def _scan_shard(path: Path, lang: LanguageFacts, domains: dict[str, list[int]]) 
 
 def _add_dates(dates: pa.ChunkedArray, lang: LanguageFacts) -> None:
     valid = dates.filter(pc.fill_null(pc.match_substring_regex(dates, ISO_DATE), False))
+    lang.dated_docs += len(valid)
     if len(valid) == 0:
         return
     bounds = pc.min_max(valid).as_py()
@@ -311,42 +332,31 @@ def _crawl_provenance(manifest: dict[str, Any]) -> Crawl:
         if not path.is_file():
             crawl.missing_inputs += 1
             continue
-        _read_warcinfo(path, crawl)
+        source = tuple(sorted(_warc_provenance(path).items()))
+        crawl.sources[source] = crawl.sources.get(source, 0) + 1
     return crawl
 
 
-def _read_warcinfo(path: Path, crawl: Crawl, max_records: int = 8) -> None:
-    """The first records of a WARC: its warcinfo fields and the crawler's User-Agent."""
+def _warc_provenance(path: Path, max_records: int = 8) -> dict[str, str]:
+    """Fields of a WARC's warcinfo record and the User-Agent of its first request record."""
     from fastwarc.warc import ArchiveIterator, WarcRecordType
 
+    found: dict[str, str] = {}
     wanted = WarcRecordType.warcinfo | WarcRecordType.request
     try:
         with open(path, "rb") as stream:
-            for n, record in enumerate(ArchiveIterator(stream, record_types=wanted)):
-                if n >= max_records:
+            records = ArchiveIterator(stream, record_types=wanted, parse_http=False)
+            for n, record in enumerate(records):
+                if n >= max_records or USER_AGENT in found:
                     break
                 body = record.reader.read().decode("utf-8", "replace")
-                if record.record_type == WarcRecordType.warcinfo:
-                    _add_warcinfo_fields(body, crawl)
-                else:
-                    _add_user_agent(body, crawl)
+                for line in body.splitlines():
+                    key, _, value = line.partition(":")
+                    key, value = key.strip(), value.strip()
+                    if record.record_type == WarcRecordType.warcinfo and key in WARCINFO_FIELDS:
+                        found.setdefault(key, value)
+                    elif key.lower() == "user-agent" and value:
+                        found.setdefault(USER_AGENT, value)
     except Exception:  # noqa: BLE001 - provenance is best effort; the run already read the file
-        return
-
-
-def _add_warcinfo_fields(body: str, crawl: Crawl) -> None:
-    for line in body.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() in WARCINFO_FIELDS and value.strip():
-            values = crawl.fields.setdefault(key.strip(), [])
-            if value.strip() not in values:
-                values.append(value.strip())
-
-
-def _add_user_agent(body: str, crawl: Crawl) -> None:
-    for line in body.splitlines():
-        if line.lower().startswith("user-agent:"):
-            agent = line.split(":", 1)[1].strip()
-            if agent and agent not in crawl.user_agents:
-                crawl.user_agents.append(agent)
-            return
+        log.warning("could not read the crawl records of %s", path)
+    return {k: v for k, v in found.items() if v}

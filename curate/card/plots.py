@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
+
 from curate.card.facts import Facts
 from curate.io.atomic import write_bytes
 
@@ -16,6 +18,7 @@ WATERFALL_PNG = "assets/drops_waterfall.png"
 LENGTHS_PNG = "assets/document_lengths.png"
 KEPT, DROPPED, TOTAL = "#3b7dd8", "#d9534f", "#4a4a4a"
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+THOUSANDS = FuncFormatter(lambda value, _: f"{value:,.0f}")
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -55,7 +58,8 @@ def languages_plot(facts: Facts) -> Figure:
     for axis, values in ((docs_axis, docs), (size_axis, sizes)):
         axis.bar_label(axis.containers[0], labels=[f"{v:,}" for v in values], padding=3, fontsize=8)
         axis.margins(x=0.25)
-        axis.ticklabel_format(axis="x", style="plain")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axis.xaxis.set_major_formatter(THOUSANDS)
         axis.grid(axis="x", alpha=0.3)
     return figure
 
@@ -63,7 +67,7 @@ def languages_plot(facts: Facts) -> Figure:
 def waterfall_plot(facts: Facts) -> Figure:
     """Documents read, then what each stage dropped, down to the documents kept."""
     rows = facts.stage_totals()
-    labels = ["read"] + [f"{r['stage']}" for r in rows] + ["kept"]
+    labels = ["input"] + [r["stage"] for r in rows] + ["kept"]
     read = rows[0]["docs_in"]
     figure = _figure(max(6.0, 1.1 * len(labels)), 4.2)
     axis = figure.subplots()
@@ -81,6 +85,8 @@ def waterfall_plot(facts: Facts) -> Figure:
         text = f"{value:,}" if value >= 0 else f"−{-value:,}"
         axis.annotate(text, (x, read), xytext=(0, 3), textcoords="offset points", ha="center")
     axis.set_xticks(range(len(labels)), labels, rotation=30 if len(labels) > 6 else 0)
+    axis.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axis.yaxis.set_major_formatter(THOUSANDS)
     axis.set_ylabel("documents")
     axis.set_ylim(0, read * 1.12 if read else 1)
     axis.set_title("Documents dropped per stage")
@@ -96,8 +102,9 @@ def lengths_plot(facts: Facts) -> Figure:
     boxes = []
     for code in codes:
         p5, p25, p50, p75, p95 = facts.languages[code].length_quantiles(QUANTILES)
+        label = f"{code} ({facts.languages[code].docs:,})"
         boxes.append(
-            {"label": code, "whislo": p5, "q1": p25, "med": p50, "q3": p75, "whishi": p95}
+            {"label": label, "whislo": p5, "q1": p25, "med": p50, "q3": p75, "whishi": p95}
         )
     axis.bxp(
         boxes,
@@ -107,7 +114,10 @@ def lengths_plot(facts: Facts) -> Figure:
         boxprops={"facecolor": "#cfe0f7", "edgecolor": KEPT},
     )
     axis.set_xscale("log")
-    axis.set_xlabel("characters per document (whiskers: 5th and 95th percentiles)")
+    axis.xaxis.set_major_formatter(THOUSANDS)
+    axis.xaxis.set_minor_formatter(NullFormatter())
+    axis.set_xlabel("characters per document (box: quartiles; whiskers: 5th and 95th percentiles)")
+    axis.set_ylabel("language (documents)")
     axis.set_title("Document length per language")
     axis.grid(axis="x", which="both", alpha=0.3)
     return figure

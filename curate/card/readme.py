@@ -76,7 +76,7 @@ def metadata(facts: Facts, options: CardOptions) -> dict[str, Any]:
         "task_categories": ["text-generation"],
         "task_ids": ["language-modeling"],
         "pretty_name": pretty_name(facts, options),
-        "tags": ["web", "common-crawl", "curate"],
+        "tags": ["web", *(["common-crawl"] if facts.crawl.common_crawl_snapshots else []), "curate"],
         "configs": [
             {
                 "config_name": code,
@@ -222,6 +222,8 @@ def _languages(facts: Facts) -> str:
         "language identification; drops before it (unreadable pages, HTTP errors) have no "
         "language and appear in the pipeline table below."
     )
+    if not stages:
+        notes += " No stage after language identification dropped documents of these languages."
     if not facts.tokenized:
         notes += " The run had no tokenization stage, so token counts are not available."
     return "\n".join(
@@ -338,12 +340,17 @@ def _sources(facts: Facts) -> str:
     ]
     lines = ["## Where the text comes from", ""]
     if start and end:
-        lines.append(f"Pages were fetched between **{start}** and **{end}** (crawl dates of "
-                     "the kept documents).")
+        lines.append(
+            f"Pages were fetched between **{start[:10]}** and **{end[:10]}** (crawl dates of "
+            f"{count(facts.dated_docs)} of the {count(total_docs)} documents; the others carry "
+            "no ISO 8601 date)."
+            if facts.dated_docs < total_docs
+            else f"Pages were fetched between **{start[:10]}** and **{end[:10]}** (crawl "
+            "dates of the documents)."
+        )
     else:
-        lines.append("The inputs carry no crawl dates, so the time span is unknown.")
-    lines.append("")
-    lines += crawl_lines(facts)
+        lines.append("The documents carry no ISO 8601 crawl date, so the time span is unknown.")
+    lines += ["", *[f"{block}\n" for block in crawl_lines(facts)]]
     lines += [
         "",
         f"{count(len(facts.domains))} registered domains (Public Suffix List) contribute; the "
@@ -355,27 +362,37 @@ def _sources(facts: Facts) -> str:
     return "\n".join(lines)
 
 
+CRAWL_COLUMNS = {
+    "isPartOf": "crawl",
+    "publisher": "publisher",
+    "software": "crawler software",
+    "user-agent": "User-Agent",
+    "robots": "robots.txt",
+}
+
+
 def crawl_lines(facts: Facts) -> list[str]:
-    """What the WARC inputs say about the crawl that made them."""
+    """Paragraphs on what the WARC inputs say about the crawls that made them."""
     crawl = facts.crawl
     lines = []
-    if crawl.warc_inputs:
-        lines.append(f"- {crawl.warc_inputs} WARC input file(s).")
     if crawl.other_inputs:
-        lines.append(f"- {crawl.other_inputs} JSONL / Parquet input file(s) (no crawl record).")
+        lines.append(f"{crawl.other_inputs} JSONL / Parquet input file(s) carry no crawl record.")
     if crawl.missing_inputs:
-        lines.append(f"- {crawl.missing_inputs} WARC input(s) were not on disk when this card "
+        lines.append(f"{crawl.missing_inputs} WARC input file(s) were not on disk when this card "
                      "was written, so their crawl records were not read.")
-    labels = {"isPartOf": "crawl", "publisher": "publisher", "operator": "operator",
-              "software": "crawler software", "robots": "robots.txt",
-              "description": "description"}
-    for key, label in labels.items():
-        if key in crawl.fields:
-            lines.append(f"- {label}: {'; '.join(crawl.fields[key])}")
-    if crawl.user_agents:
-        lines.append(f"- crawler User-Agent: {'; '.join(f'`{a}`' for a in crawl.user_agents)}")
-    if crawl.warc_inputs and not crawl.fields and not crawl.user_agents:
-        lines.append("- the WARC files carry no warcinfo record naming the crawler.")
+    described = {source: n for source, n in crawl.sources.items() if source}
+    undescribed = sum(n for source, n in crawl.sources.items() if not source)
+    if described:
+        rows = [
+            [count(n), *[dict(source).get(key, "—") for key in CRAWL_COLUMNS]]
+            for source, n in sorted(described.items(), key=lambda kv: (-kv[1], kv[0]))
+        ]
+        lines.append(
+            "The crawl records (`warcinfo`, first request) of the WARC inputs:\n\n"
+            + table(["WARC files", *CRAWL_COLUMNS.values()], rows, right=(0,))
+        )
+    if undescribed:
+        lines.append(f"{undescribed} WARC input file(s) name no crawler in their records.")
     return lines
 
 
@@ -436,7 +453,7 @@ def _opt_out(facts: Facts) -> str:
             "rights with a `tdm-reservation` meta tag or header, or a `noai` robots directive, "
             "have not been removed."
         )
-    robots = facts.crawl.fields.get("robots")
+    robots = facts.crawl.values("robots")
     if robots:
         lines += ["", f"The crawler's own record says robots.txt was honoured: {'; '.join(robots)}."]
     lines += [
