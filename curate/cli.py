@@ -99,6 +99,37 @@ def card(
         console.print(f"wrote {output / relative}", highlight=False)
 
 
+@app.command()
+def publish(
+    output: Annotated[Path, typer.Argument(help="A run's output directory, with its card")],
+    repo: Annotated[str, typer.Option(help="Hub dataset repository, ORG/NAME")],
+    private: Annotated[bool, typer.Option(help="Create the repository private")] = False,
+    revision: Annotated[str, typer.Option(help="Branch to commit to")] = "main",
+    dry_run: Annotated[bool, typer.Option(help="List what would be uploaded; change nothing")] = False,
+    commit_files: Annotated[int, typer.Option(min=1, help="Files per commit at most")] = 100,
+    commit_bytes: Annotated[int, typer.Option(min=1, help="Bytes per commit at most")] = 10**10,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Upload shards, card and assets to the Hugging Face Hub; re-run to resume."""
+    import httpx
+    from huggingface_hub.errors import HfHubHTTPError
+
+    from curate.publish import PublishError, publish_output
+
+    _setup_logging(verbose)
+    # One line per HTTP request only with --verbose; never the transport's own debug chatter.
+    logging.getLogger("httpx").setLevel(logging.INFO if verbose else logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    try:
+        publish_output(
+            output, repo, private, revision, dry_run, commit_files, commit_bytes, Console()
+        )
+    except (PublishError, HfHubHTTPError, httpx.TransportError, OSError) as error:
+        raise fail(f"{type(error).__name__}: {error}" if not str(error) else str(error)) from None
+    except ValueError as error:  # huggingface_hub's verdict on the card's metadata
+        raise fail(str(error)) from None
+
+
 def main() -> None:
     app(prog_name="curate")
 
