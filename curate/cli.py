@@ -105,27 +105,26 @@ def publish(
     repo: Annotated[str, typer.Option(help="Hub dataset repository, ORG/NAME")],
     private: Annotated[bool, typer.Option(help="Create the repository private")] = False,
     revision: Annotated[str, typer.Option(help="Branch to commit to")] = "main",
-    dry_run: Annotated[bool, typer.Option(help="List what would be uploaded; change nothing")] = False,
+    dry_run: Annotated[
+        bool, typer.Option(help="List what would be uploaded; change nothing")
+    ] = False,
     commit_files: Annotated[int, typer.Option(min=1, help="Files per commit at most")] = 100,
     commit_bytes: Annotated[int, typer.Option(min=1, help="Bytes per commit at most")] = 10**10,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Upload shards, card and assets to the Hugging Face Hub; re-run to resume."""
-    import httpx
     from huggingface_hub.errors import HfHubHTTPError
 
-    from curate.publish import PublishError, publish_output
+    from curate.publish import PublishError, network_errors, publish_output, quiet_http_logs
 
     _setup_logging(verbose)
-    # One line per HTTP request only with --verbose; never the transport's own debug chatter.
-    logging.getLogger("httpx").setLevel(logging.INFO if verbose else logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    quiet_http_logs(verbose)
     try:
         publish_output(
             output, repo, private, revision, dry_run, commit_files, commit_bytes, Console()
         )
-    except (PublishError, HfHubHTTPError, httpx.TransportError, OSError) as error:
-        raise fail(f"{type(error).__name__}: {error}" if not str(error) else str(error)) from None
+    except (PublishError, HfHubHTTPError, *network_errors()) as error:
+        raise fail(str(error) or type(error).__name__) from None
     except ValueError as error:  # huggingface_hub's verdict on the card's metadata
         raise fail(str(error)) from None
 

@@ -17,6 +17,7 @@ prints or logs it.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,6 +39,33 @@ DEFAULT_BRANCH = "main"
 PROVENANCE_FILES = ("stats.json", "manifest.json")
 PUBLISHED_DIRS = (("data", "*/*.parquet"), ("assets", "*"))
 HASH_BLOCK = 1 << 20
+
+
+# huggingface_hub talks HTTP through httpx2 (2.x), httpx (1.x) or requests (0.x).
+HTTP_CLIENTS = (
+    ("httpx2", "TransportError"),
+    ("httpx", "TransportError"),
+    ("requests", "ConnectionError"),
+)
+
+
+def network_errors() -> tuple[type[BaseException], ...]:
+    """Connection failures of whichever HTTP client huggingface_hub uses, and OSError."""
+    errors: list[type[BaseException]] = [OSError]
+    for module, name in HTTP_CLIENTS:
+        try:
+            errors.append(getattr(importlib.import_module(module), name))
+        except (ImportError, AttributeError):
+            continue
+    return tuple(errors)
+
+
+def quiet_http_logs(verbose: bool) -> None:
+    """One line per request with --verbose, else none; never the transport's debug chatter."""
+    for module, _ in HTTP_CLIENTS:
+        logging.getLogger(module).setLevel(logging.INFO if verbose else logging.WARNING)
+    for transport in ("httpcore", "httpcore2", "urllib3"):
+        logging.getLogger(transport).setLevel(logging.WARNING)
 
 
 class PublishError(Exception):

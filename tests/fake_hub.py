@@ -13,6 +13,7 @@ once that many commits landed, until the test has killed the client.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import re
@@ -36,7 +37,12 @@ class StoredFile:
     sha256: str | None  # set for LFS files
 
     def tree_entry(self, path: str) -> dict[str, Any]:
-        entry: dict[str, Any] = {"type": "file", "oid": self.blob_id, "size": self.size, "path": path}
+        entry: dict[str, Any] = {
+            "type": "file",
+            "oid": self.blob_id,
+            "size": self.size,
+            "path": path,
+        }
         if self.sha256 is not None:
             entry["lfs"] = {"oid": self.sha256, "size": self.size, "pointerSize": 134}
         return entry
@@ -84,9 +90,9 @@ class HubState:
 
 
 class HubError(Exception):
-    def __init__(self, status: int, message: str, code: str | None = None) -> None:
+    def __init__(self, status: int, message: str, code: str | None = None, **extra: Any) -> None:
         super().__init__(message)
-        self.status, self.code = status, code
+        self.status, self.code, self.extra = status, code, extra
 
 
 REPO_PATH = r"/api/datasets/(?P<repo>[^/]+/[^/]+)"
@@ -112,7 +118,9 @@ class Handler(BaseHTTPRequestHandler):
                 self.rfile.readline()
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
-    def _send(self, status: int, payload: Any = None, headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self, status: int, payload: Any = None, headers: dict[str, str] | None = None
+    ) -> None:
         body = b"" if payload is None else json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -155,7 +163,9 @@ class Handler(BaseHTTPRequestHandler):
         except HubError as error:
             headers = {"X-Error-Code": error.code} if error.code else {}
             headers["X-Error-Message"] = str(error)
-            self._send(error.status, {"error": str(error)}, headers)
+            # The client may be gone: the interruption a test asked for.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self._send(error.status, {"error": str(error), **error.extra}, headers)
         except (BrokenPipeError, ConnectionResetError):
             pass
 
@@ -171,8 +181,15 @@ class Handler(BaseHTTPRequestHandler):
     # --- endpoints --------------------------------------------------------------------------
     def whoami(self, query: dict) -> None:
         self._require_auth()
-        self._send(200, {"type": "user", "name": self.state.user, "orgs": [],
-                         "auth": {"accessToken": {"role": "write"}}})
+        self._send(
+            200,
+            {
+                "type": "user",
+                "name": self.state.user,
+                "orgs": [],
+                "auth": {"accessToken": {"role": "write"}},
+            },
+        )
 
     def create_repo(self, query: dict) -> None:
         self._require_auth()
@@ -183,7 +200,7 @@ class Handler(BaseHTTPRequestHandler):
         url = f"http://{self.headers['Host']}/datasets/{repo_id}"
         with self.state.lock:
             if repo_id in self.state.repos:
-                raise HubError(409, "You already created this dataset repo")
+                raise HubError(409, "You already created this dataset repo", url=url)
             private = body.get("private") or body.get("visibility") == "private"
             repo = Repo(repo_id, bool(private))
             initial = hashlib.sha1(repo_id.encode()).hexdigest()
@@ -195,8 +212,15 @@ class Handler(BaseHTTPRequestHandler):
     def repo_info(self, query: dict, repo: str, revision: str = "main") -> None:
         found = self._repo(repo)
         head = self._head(found, revision)
-        self._send(200, {"id": repo, "private": found.private, "sha": head,
-                         "siblings": [{"rfilename": p} for p in sorted(found.trees[head])]})
+        self._send(
+            200,
+            {
+                "id": repo,
+                "private": found.private,
+                "sha": head,
+                "siblings": [{"rfilename": p} for p in sorted(found.trees[head])],
+            },
+        )
 
     def create_branch(self, query: dict, repo: str, branch: str) -> None:
         self._require_auth()
@@ -217,22 +241,25 @@ class Handler(BaseHTTPRequestHandler):
         for file_path in sorted(files):
             if not file_path.startswith(prefix):
                 continue
-            rest = file_path[len(prefix):]
+            rest = file_path[len(prefix) :]
             if "/" in rest and not recursive:
                 folders.add(prefix + rest.split("/")[0])
                 continue
             parts = rest.split("/")
             folders.update(prefix + "/".join(parts[:i]) for i in range(1, len(parts)))
             entries.append(files[file_path].tree_entry(file_path))
-        entries += [{"type": "directory", "oid": hashlib.sha1(f.encode()).hexdigest(), "size": 0,
-                     "path": f} for f in sorted(folders)]
+        entries += [
+            {"type": "directory", "oid": hashlib.sha1(f.encode()).hexdigest(), "size": 0, "path": f}
+            for f in sorted(folders)
+        ]
         self._send(200, entries)
 
     def validate_yaml(self, query: dict) -> None:
         content = json.loads(self._body())["content"]
         errors = validate_card_metadata(content)
-        self._send(400 if errors else 200,
-                   {"errors": [{"message": e} for e in errors], "warnings": []})
+        self._send(
+            400 if errors else 200, {"errors": [{"message": e} for e in errors], "warnings": []}
+        )
 
     def preupload(self, query: dict, repo: str, revision: str) -> None:
         self._require_auth()
@@ -241,14 +268,23 @@ class Handler(BaseHTTPRequestHandler):
         answer = []
         for item in json.loads(self._body())["files"]:
             sample = base64.b64decode(item["sample"])
-            lfs = (item["path"].endswith(LFS_SUFFIXES) or item["size"] > REGULAR_MAX_BYTES
-                   or b"\0" in sample)
+            lfs = (
+                item["path"].endswith(LFS_SUFFIXES)
+                or item["size"] > REGULAR_MAX_BYTES
+                or b"\0" in sample
+            )
             existing = files.get(item["path"])
             oid = None
             if existing is not None:
                 oid = existing.sha256 if lfs else existing.blob_id
-            answer.append({"path": item["path"], "uploadMode": "lfs" if lfs else "regular",
-                           "shouldIgnore": False, "oid": oid})
+            answer.append(
+                {
+                    "path": item["path"],
+                    "uploadMode": "lfs" if lfs else "regular",
+                    "shouldIgnore": False,
+                    "oid": oid,
+                }
+            )
         self.state.preuploaded.append([a["path"] for a in answer])
         self._send(200, {"files": answer, "commitOid": found.branches.get("main")})
 
@@ -314,13 +350,16 @@ class Handler(BaseHTTPRequestHandler):
                     data = self.state.lfs.get(value["oid"])
                     if data is None:
                         raise HubError(400, f"LFS object {value['oid']} was never uploaded")
-                    pointer = (f"version https://git-lfs.github.com/spec/v1\noid sha256:"
-                               f"{value['oid']}\nsize {len(data)}\n").encode()
+                    pointer = (
+                        f"version https://git-lfs.github.com/spec/v1\noid sha256:"
+                        f"{value['oid']}\nsize {len(data)}\n"
+                    ).encode()
                     tree[value["path"]] = StoredFile(len(data), git_blob_id(pointer), value["oid"])
                 elif line["key"] == "header":
                     found.commit_messages.append(value["summary"])
-            oid = hashlib.sha1(json.dumps([head, sorted(tree)]).encode() + str(
-                len(found.trees)).encode()).hexdigest()
+            oid = hashlib.sha1(
+                json.dumps([head, sorted(tree)]).encode() + str(len(found.trees)).encode()
+            ).hexdigest()
             found.trees[oid] = tree
             found.branches[unquote(revision)] = oid
             self.state.commits += 1
@@ -371,14 +410,24 @@ def validate_card_metadata(content: str) -> list[str]:
     return errors
 
 
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client killed mid-request (the interruption tests) is expected, not an error."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 class FakeHub:
     """The server on a free loopback port, in a daemon thread; ``with FakeHub(token) as hub``."""
 
     def __init__(self, token: str) -> None:
         self.state = HubState(token=token)
         handler = type("BoundHandler", (Handler,), {"state": self.state})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.server.daemon_threads = True
+        self.server = QuietServer(("127.0.0.1", 0), handler)
         self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

@@ -24,7 +24,7 @@ from curate.engine.local import LocalEngine
 from curate.recipe import load_recipe
 from curate.runner import Run
 
-from .conftest import RECIPES, REPO
+from .conftest import RECIPES
 from .helpers import labelled_jsonl
 
 SITE_PACKAGES = Path(pytest.importorskip("datasets").__file__).parent
@@ -48,13 +48,17 @@ EU_SECTIONS = [
 
 
 @pytest.fixture(scope="module")
-def out(tmp_path_factory: pytest.TempPathFactory, warc_files: list[Path], shared_data: Path) -> Path:
+def out(
+    tmp_path_factory: pytest.TempPathFactory, warc_files: list[Path], shared_data: Path
+) -> Path:
     """Real WARCs (Common Crawl, ClueWeb, a truncated file) and labelled sentences, with a
     strict language-ID threshold so that some documents of kept languages are dropped."""
     root = tmp_path_factory.mktemp("card")
     labelled_jsonl(shared_data, root / "labelled.jsonl")
     recipe = load_recipe(RECIPES / "base.yaml")
-    recipe = recipe.model_copy(update={"langid": recipe.langid.model_copy(update={"min_score": 0.9})})
+    recipe = recipe.model_copy(
+        update={"langid": recipe.langid.model_copy(update={"min_score": 0.9})}
+    )
     Run(recipe, [*warc_files, root / "labelled.jsonl"], root / "out").execute(LocalEngine(1))
     write_card(root / "out", CardOptions(), eu_summary=True)
     return root / "out"
@@ -152,19 +156,23 @@ def test_snippets_run_against_the_output(out: Path, tmp_path: Path) -> None:
     assert str(last[example]["docs_kept"]) in outputs[1]
     for code, entry in last.items():
         if entry["docs_kept"] and code != "und":
-            assert re.search(rf"{code}\s*│\s*{entry['docs_kept']}\s*│\s*{entry['bytes_kept']}\s",
-                             outputs[2]), (code, outputs[2])
+            assert re.search(
+                rf"{code}\s*│\s*{entry['docs_kept']}\s*│\s*{entry['bytes_kept']}\s", outputs[2]
+            ), (code, outputs[2])
 
 
-def test_snippets_for_a_hub_repo_are_the_local_ones_with_its_address(out: Path, tmp_path: Path) -> None:
+def test_snippets_for_a_hub_repo_are_the_local_ones_with_its_address(
+    out: Path, tmp_path: Path
+) -> None:
     copy = tmp_path / "copy"
     shutil.copytree(out, copy)
     write_card(copy, CardOptions(repo="org/name"), force=True)
     hub = python_snippets((copy / README).read_text())
     local = python_snippets((out / README).read_text())
     root = str(out.resolve())
-    expected = [s.replace(f'"{root}"', '"org/name"').replace(root, "hf://datasets/org/name")
-                for s in local]
+    expected = [
+        s.replace(f'"{root}"', '"org/name"').replace(root, "hf://datasets/org/name") for s in local
+    ]
     assert hub == expected
 
 
@@ -254,8 +262,9 @@ def test_shards_that_disagree_with_stats_are_refused(out: Path, tmp_path: Path) 
 
 
 def test_cli_card_errors_are_one_line(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "curate.cli", "card", str(tmp_path)],
-        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "400"},
-    )
-    assert done.returncode == 2 and "stats.json not found" in done.stderr
+    from typer.testing import CliRunner
+
+    from curate.cli import app
+
+    result = CliRunner().invoke(app, ["card", str(tmp_path)])
+    assert result.exit_code == 2 and "stats.json not found" in " ".join(result.output.split())

@@ -71,12 +71,19 @@ def _general(facts: Facts) -> str:
     if tokens is not None:
         size = f"{count(tokens)} tokens ({size_range(tokens)}), {count(facts.total_docs)} documents"
     else:
-        size = (f"{count(facts.total_docs)} documents, {human_bytes(facts.total_bytes)} of UTF-8 "
-                "text (not tokenized: token range to be stated by the provider)")
+        size = (
+            f"{count(facts.total_docs)} documents, {human_bytes(facts.total_bytes)} of UTF-8 "
+            "text (not tokenized: token range to be stated by the provider)"
+        )
     start, end = (d[:10] if d else "unknown" for d in facts.date_span)
     rows = [
-        [language_name(code), f"`{code}`", count(lang.docs), percent(lang.docs, facts.total_docs),
-         count(lang.tokens) if lang.tokens is not None else "—"]
+        [
+            language_name(code),
+            f"`{code}`",
+            count(lang.docs),
+            percent(lang.docs, facts.total_docs),
+            count(lang.tokens) if lang.tokens is not None else "—",
+        ]
         for code, lang in facts.languages.items()
     ]
     return "\n".join(
@@ -150,8 +157,10 @@ def _sources(facts: Facts) -> str:
             f"- Period of data collection: {start} to {end} (crawl dates of "
             f"{count(facts.dated_docs)} of {count(facts.total_docs)} documents).",
             "- Type of content: public web pages in HTML; their main text was extracted.",
-            _provider("Crawlers operated by the provider or on its behalf, their purposes and "
-                      "behaviour (robots.txt, paywalls, log-ins)"),
+            _provider(
+                "Crawlers operated by the provider or on its behalf, their purposes and "
+                "behaviour (robots.txt, paywalls, log-ins)"
+            ),
             "",
             f"Top 10 % of the {count(len(facts.domains))} registered domain names by size of "
             f"content ({len(domains)} domains; all of them in `{TOP_DOMAINS_CSV}`):",
@@ -178,16 +187,25 @@ def _sources(facts: Facts) -> str:
 def _processing(facts: Facts) -> str:
     opt_out = facts.opt_out_drops()
     if opt_out:
-        tdm = ("- Pages reserving text-and-data-mining rights in a machine-readable way were "
-               "removed before release: "
-               + ", ".join(f"`{r}` {n:,}" for r, n in sorted(opt_out.items())) + " documents.")
+        tdm = (
+            "- Pages reserving text-and-data-mining rights in a machine-readable way were "
+            "removed before release: "
+            + ", ".join(f"`{r}` {n:,}" for r, n in sorted(opt_out.items()))
+            + " documents."
+        )
     else:
-        tdm = ("- This dataset's pipeline applied **no** opt-out filter: pages with a "
-               "`tdm-reservation` or `noai` signal were not removed.")
+        tdm = (
+            "- This dataset's pipeline applied **no** opt-out filter: pages with a "
+            "`tdm-reservation` or `noai` signal were not removed."
+        )
     robots = facts.crawl.values("robots")
     stage_rows = [
-        [f"`{r['stage']}`", count(r["docs_in"]), count(r["docs_kept"]),
-         ", ".join(f"`{k}` {v:,}" for k, v in r["dropped"].items()) or "—"]
+        [
+            f"`{r['stage']}`",
+            count(r["docs_in"]),
+            count(r["docs_kept"]),
+            ", ".join(f"`{k}` {v:,}" for k, v in r["dropped"].items()) or "—",
+        ]
         for r in facts.stage_totals()
     ]
     pii = facts.pii_counts()
@@ -196,11 +214,16 @@ def _processing(facts: Facts) -> str:
         for counts in pii.values():
             for kind, n in counts.items():
                 totals[kind] = totals.get(kind, 0) + n
-        personal = ("- Personal data found by the PII stage was replaced before release: "
-                    + ", ".join(f"{k} {n:,}" for k, n in sorted(totals.items())) + ".")
+        personal = (
+            "- Personal data found by the PII stage was replaced before release: "
+            + ", ".join(f"{k} {n:,}" for k, n in sorted(totals.items()))
+            + "."
+        )
     else:
-        personal = ("- This dataset's pipeline applied **no** PII scrubbing: personal data in "
-                    "the pages remains in the text.")
+        personal = (
+            "- This dataset's pipeline applied **no** PII scrubbing: personal data in "
+            "the pages remains in the text."
+        )
     return "\n".join(
         [
             "## 3. Data processing aspects",
@@ -209,8 +232,10 @@ def _processing(facts: Facts) -> str:
             "",
             tdm,
             *([f"- Crawler record on robots.txt: {'; '.join(robots)}."] if robots else []),
-            _provider("The provider's policy on opt-outs, the protocols it honours, and its "
-                      "commitments (e.g. the GPAI Code of Practice)"),
+            _provider(
+                "The provider's policy on opt-outs, the protocols it honours, and its "
+                "commitments (e.g. the GPAI Code of Practice)"
+            ),
             "",
             "### 3.2 Removal of illegal content",
             "",
@@ -219,8 +244,10 @@ def _processing(facts: Facts) -> str:
             "",
             table(["stage", "in", "kept", "dropped by reason"], stage_rows, right=(1, 2)),
             "",
-            _provider("Measures taken to avoid or remove illegal content (e.g. CSAM hash lists, "
-                      "URL blocklists, terrorist content)"),
+            _provider(
+                "Measures taken to avoid or remove illegal content (e.g. CSAM hash lists, "
+                "URL blocklists, terrorist content)"
+            ),
             "",
             "### 3.3 Other information",
             "",

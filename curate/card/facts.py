@@ -29,7 +29,7 @@ UNKNOWN_LANGUAGE = "und"
 LENGTH_BIN_WIDTH = 0.01
 LENGTH_BINS = np.arange(0.0, 8.0 + LENGTH_BIN_WIDTH, LENGTH_BIN_WIDTH)
 HOST_PATTERN = r"^[A-Za-z][A-Za-z0-9+.\-]*://(?:[^@/?#]*@)?(?P<host>\[[^\]]*\]|[^:/?#]+)"
-# A date this card trusts: YYYY-MM-DD, alone or followed by a time (ClueWeb's "2008-10-294T" is not).
+# A date the card trusts: YYYY-MM-DD alone or before a time (ClueWeb's "2008-10-294T" is not).
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}(?:$|[T ])"
 OPT_OUT_REASON = re.compile(r"tdm|noai|opt_?out|robots", re.IGNORECASE)
 WARCINFO_FIELDS = ("isPartOf", "publisher", "operator", "software", "robots", "description")
@@ -160,7 +160,9 @@ class Facts:
         ]
 
     def opt_out_drops(self) -> dict[str, int]:
-        return {r: n for r, n in self.stats["totals"]["dropped"].items() if OPT_OUT_REASON.search(r)}
+        return {
+            r: n for r, n in self.stats["totals"]["dropped"].items() if OPT_OUT_REASON.search(r)
+        }
 
     def pii_counts(self) -> dict[str, dict[str, int]]:
         return {code: lang.pii for code, lang in self.languages.items() if lang.pii}
@@ -264,10 +266,14 @@ def _add_dates(dates: pa.ChunkedArray, lang: LanguageFacts) -> None:
     lang.date_max = max(filter(None, (lang.date_max, bounds["max"])))
 
 
-def _add_hosts(urls: pa.ChunkedArray, sizes: pa.ChunkedArray, domains: dict[str, list[int]]) -> None:
+def _add_hosts(
+    urls: pa.ChunkedArray, sizes: pa.ChunkedArray, domains: dict[str, list[int]]
+) -> None:
     hosts = pc.struct_field(pc.extract_regex(pc.fill_null(urls, ""), HOST_PATTERN), "host")
     table = pa.table({"host": pc.utf8_lower(hosts), "size": sizes})
-    grouped = table.group_by("host", use_threads=False).aggregate([("size", "count"), ("size", "sum")])
+    grouped = table.group_by("host", use_threads=False).aggregate(
+        [("size", "count"), ("size", "sum")]
+    )
     for host, docs, size in zip(
         grouped.column("host").to_pylist(),
         grouped.column("size_count").to_pylist(),

@@ -13,8 +13,8 @@ from curate.card import plots
 from curate.card.facts import TOKEN_COLUMN, Facts
 from curate.card.markdown import (
     count,
-    human_bytes,
     hub_language_tag,
+    human_bytes,
     language_name,
     percent,
     table,
@@ -76,7 +76,11 @@ def metadata(facts: Facts, options: CardOptions) -> dict[str, Any]:
         "task_categories": ["text-generation"],
         "task_ids": ["language-modeling"],
         "pretty_name": pretty_name(facts, options),
-        "tags": ["web", *(["common-crawl"] if facts.crawl.common_crawl_snapshots else []), "curate"],
+        "tags": [
+            "web",
+            *(["common-crawl"] if facts.crawl.common_crawl_snapshots else []),
+            "curate",
+        ],
         "configs": [
             {
                 "config_name": code,
@@ -211,10 +215,14 @@ def _languages(facts: Facts) -> str:
         rows.append(row)
     total_tokens = facts.total_tokens
     rows.append(
-        ["**total**", "", f"**{count(facts.total_docs)}**",
-         f"**{count(total_tokens)}**" if total_tokens is not None else "not tokenized",
-         f"**{count(facts.total_bytes)}**",
-         f"**{count(sum(lang.file_bytes for lang in facts.languages.values()))}**"]
+        [
+            "**total**",
+            "",
+            f"**{count(facts.total_docs)}**",
+            f"**{count(total_tokens)}**" if total_tokens is not None else "not tokenized",
+            f"**{count(facts.total_bytes)}**",
+            f"**{count(sum(lang.file_bytes for lang in facts.languages.values()))}**",
+        ]
         + ["" for _ in stages]
     )
     notes = (
@@ -299,10 +307,18 @@ def _settings(section: Any) -> str:
 def _versions(facts: Facts) -> str:
     manifest = facts.manifest
     packages = [["curate", manifest.get("curate_version", "?")], ["Python", manifest.get("python")]]
-    packages += [[name, version or "not installed"] for name, version in manifest.get("packages", {}).items()]
+    packages += [
+        [name, version or "not installed"] for name, version in manifest.get("packages", {}).items()
+    ]
     models = [
-        [key, value.get("name", ""), value.get("file", ""), f"`{value['sha256']}`",
-         value.get("licence") or "", value.get("source_url") or ""]
+        [
+            key,
+            value.get("name", ""),
+            value.get("file", ""),
+            f"`{value['sha256']}`",
+            value.get("licence") or "",
+            value.get("source_url") or "",
+        ]
         for key, value in manifest.items()
         if isinstance(value, dict) and "sha256" in value
     ]
@@ -330,12 +346,17 @@ def _versions(facts: Facts) -> str:
 
 def _sources(facts: Facts) -> str:
     start, end = facts.date_span
-    crawl = facts.crawl
     total_docs, total_bytes = facts.total_docs, facts.total_bytes
     top = facts.top_domains(TOP_DOMAINS)
     rows = [
-        [n, f"`{domain}`", count(docs), percent(docs, total_docs), count(size),
-         percent(size, total_bytes)]
+        [
+            n,
+            f"`{domain}`",
+            count(docs),
+            percent(docs, total_docs),
+            count(size),
+            percent(size, total_bytes),
+        ]
         for n, (domain, docs, size) in enumerate(top, start=1)
     ]
     lines = ["## Where the text comes from", ""]
@@ -356,8 +377,11 @@ def _sources(facts: Facts) -> str:
         f"{count(len(facts.domains))} registered domains (Public Suffix List) contribute; the "
         f"{len(top)} largest by text:",
         "",
-        table(["#", "domain", "documents", "share", "text bytes", "share"], rows,
-              right=(0, 2, 3, 4, 5)),
+        table(
+            ["#", "domain", "documents", "share", "text bytes", "share"],
+            rows,
+            right=(0, 2, 3, 4, 5),
+        ),
     ]
     return "\n".join(lines)
 
@@ -378,8 +402,10 @@ def crawl_lines(facts: Facts) -> list[str]:
     if crawl.other_inputs:
         lines.append(f"{crawl.other_inputs} JSONL / Parquet input file(s) carry no crawl record.")
     if crawl.missing_inputs:
-        lines.append(f"{crawl.missing_inputs} WARC input file(s) were not on disk when this card "
-                     "was written, so their crawl records were not read.")
+        lines.append(
+            f"{crawl.missing_inputs} WARC input file(s) were not on disk when this card "
+            "was written, so their crawl records were not read."
+        )
     described = {source: n for source, n in crawl.sources.items() if source}
     undescribed = sum(n for source, n in crawl.sources.items() if not source)
     if described:
@@ -426,7 +452,9 @@ def _personal_data(facts: Facts) -> str:
         )
         return "\n".join(lines)
     kinds = sorted({k for counts in pii.values() for k in counts})
-    rows = [[f"`{code}`", *[count(counts.get(k, 0)) for k in kinds]] for code, counts in pii.items()]
+    rows = [
+        [f"`{code}`", *[count(counts.get(k, 0)) for k in kinds]] for code, counts in pii.items()
+    ]
     lines += [
         "Personal data found by the PII stage was replaced before the data was written "
         f"(settings: {_settings(facts.recipe.get('pii')) or 'see the recipe'}). Replacements:",
@@ -455,7 +483,10 @@ def _opt_out(facts: Facts) -> str:
         )
     robots = facts.crawl.values("robots")
     if robots:
-        lines += ["", f"The crawler's own record says robots.txt was honoured: {'; '.join(robots)}."]
+        lines += [
+            "",
+            f"The crawler's own record says robots.txt was honoured: {'; '.join(robots)}.",
+        ]
     lines += [
         "",
         "Rights holders who want their pages removed can open a discussion on this dataset's "
@@ -480,8 +511,10 @@ def _limitations(facts: Facts) -> str:
         items.append("No quality filter ran: boilerplate, spam and machine-generated pages remain.")
     small = [code for code, lang in facts.languages.items() if lang.docs < 1000]
     if small:
-        items.append(f"Languages with fewer than 1,000 documents ({', '.join(small)}) are too "
-                     "small for statistics about them to be representative.")
+        items.append(
+            f"Languages with fewer than 1,000 documents ({', '.join(small)}) are too "
+            "small for statistics about them to be representative."
+        )
     if facts.stats.get("input_errors"):
         items.append("Some input files or records could not be read and are missing (see above).")
     return "## Known limitations\n\n" + "\n".join(f"- {item}" for item in items)
