@@ -66,6 +66,9 @@ def quiet_http_logs(verbose: bool) -> None:
         logging.getLogger(module).setLevel(logging.INFO if verbose else logging.WARNING)
     for transport in ("httpcore", "httpcore2", "urllib3"):
         logging.getLogger(transport).setLevel(logging.WARNING)
+    from huggingface_hub.utils import logging as hub_logging
+
+    hub_logging.disable_propagation()  # it prints through its own handler: show each line once
 
 
 class PublishError(Exception):
@@ -169,11 +172,9 @@ def is_uploaded(local: LocalFile, remote: RepoFile | None) -> bool:
     return remote.blob_id == local.git_blob_id()
 
 
-def make_plan(
-    api: HfApi, out: Path, repo: str, revision: str, max_files: int, max_bytes: int
-) -> Plan:
+def make_plan(out: Path, tree: dict[str, RepoFile] | None, max_files: int, max_bytes: int) -> Plan:
+    """Local files against the remote ``tree`` (None: no repository yet), grouped in commits."""
     files = local_files(out)
-    tree = remote_tree(api, repo, revision)
     plan = Plan(files, repo_exists=tree is not None)
     pending = []
     for local in files:
@@ -274,7 +275,17 @@ def publish_output(
     if not dry_run:
         require_token()
         console.print(f"uploading as {api.whoami()['name']}", highlight=False)
-    plan = make_plan(api, out, repo, revision, max_files, max_bytes)
+    try:
+        tree = remote_tree(api, repo, revision)
+    except network_errors() as error:
+        if not dry_run:
+            raise
+        console.print(
+            f"[yellow]cannot reach the Hub ({type(error).__name__}): listing every file as if "
+            "the repository were new[/yellow]"
+        )
+        tree = None
+    plan = make_plan(out, tree, max_files, max_bytes)
     where = f"{repo}@{revision}" + ("" if plan.repo_exists else " (new repository)")
     console.print(
         f"{where}: {len(plan.uploads)} file(s) to upload ({plan.upload_bytes:,} bytes) in "

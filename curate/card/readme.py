@@ -127,8 +127,8 @@ def _summary(facts: Facts, options: CardOptions) -> str:
         f"**{count(facts.total_docs)} documents**, {size}{human_bytes(facts.total_bytes)} "
         f"of UTF-8 text{span}. It was made by curate "
         f"{facts.manifest.get('curate_version', '')} from {inputs} input file(s) with the recipe "
-        f"`{facts.recipe.get('name', '?')}`: main text extracted from the HTML, language "
-        "identified, and every document either kept or dropped with a recorded reason.",
+        f"`{facts.recipe.get('name', '?')}` (stages {' → '.join(facts.stages)}); every "
+        "document read was either kept or dropped with a recorded reason.",
         "",
         "Each row is one web page:",
         "",
