@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from curate.card.facts import Facts
 from curate.io.atomic import write_bytes
@@ -18,7 +18,17 @@ WATERFALL_PNG = "assets/drops_waterfall.png"
 LENGTHS_PNG = "assets/document_lengths.png"
 KEPT, DROPPED, TOTAL = "#3b7dd8", "#d9534f", "#4a4a4a"
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
-THOUSANDS = FuncFormatter(lambda value, _: f"{value:,.0f}")
+
+
+def _short(value: float, _position: object = None) -> str:
+    """Axis labels that stay narrow: 950, 12k, 3.4M, 1.2G."""
+    for bound, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= bound:
+            return f"{value / bound:.3g}{suffix}"
+    return f"{value:.0f}"
+
+
+SHORT = FuncFormatter(_short)
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -58,8 +68,8 @@ def languages_plot(facts: Facts) -> Figure:
     for axis, values in ((docs_axis, docs), (size_axis, sizes)):
         axis.bar_label(axis.containers[0], labels=[f"{v:,}" for v in values], padding=3, fontsize=8)
         axis.margins(x=0.25)
-        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
-        axis.xaxis.set_major_formatter(THOUSANDS)
+        axis.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+        axis.xaxis.set_major_formatter(SHORT)
         axis.grid(axis="x", alpha=0.3)
     return figure
 
@@ -71,22 +81,26 @@ def waterfall_plot(facts: Facts) -> Figure:
     read = rows[0]["docs_in"]
     figure = _figure(max(6.0, 1.1 * len(labels)), 4.2)
     axis = figure.subplots()
-    level = read
     axis.bar(0, read, color=TOTAL)
-    heights = [read]
+    tops, texts = [read], [f"{read:,}"]
+    level = read
     for n, row in enumerate(rows, start=1):
         dropped = row["docs_in"] - row["docs_kept"]
+        axis.bar(n, dropped, bottom=level - dropped, color=DROPPED)
+        share = f" ({100 * dropped / read:.1f} %)" if read and dropped else ""
+        tops.append(level)
+        texts.append(f"−{dropped:,}{share}" if dropped else "0")
         level -= dropped
-        axis.bar(n, dropped, bottom=level, color=DROPPED)
-        heights.append(-dropped)
     axis.bar(len(labels) - 1, level, color=KEPT)
-    heights.append(level)
-    for x, value in enumerate(heights):
-        text = f"{value:,}" if value >= 0 else f"−{-value:,}"
-        axis.annotate(text, (x, read), xytext=(0, 3), textcoords="offset points", ha="center")
+    tops.append(level)
+    texts.append(f"{level:,}")
+    for x, (top, text) in enumerate(zip(tops, texts, strict=True)):
+        axis.annotate(
+            text, (x, top), xytext=(0, 3), textcoords="offset points", ha="center", fontsize=9
+        )
     axis.set_xticks(range(len(labels)), labels, rotation=30 if len(labels) > 6 else 0)
     axis.yaxis.set_major_locator(MaxNLocator(integer=True))
-    axis.yaxis.set_major_formatter(THOUSANDS)
+    axis.yaxis.set_major_formatter(SHORT)
     axis.set_ylabel("documents")
     axis.set_ylim(0, read * 1.12 if read else 1)
     axis.set_title("Documents dropped per stage")
@@ -114,7 +128,8 @@ def lengths_plot(facts: Facts) -> Figure:
         boxprops={"facecolor": "#cfe0f7", "edgecolor": KEPT},
     )
     axis.set_xscale("log")
-    axis.xaxis.set_major_formatter(THOUSANDS)
+    axis.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.xaxis.set_major_formatter(SHORT)
     axis.xaxis.set_minor_formatter(NullFormatter())
     axis.set_xlabel("characters per document (box: quartiles; whiskers: 5th and 95th percentiles)")
     axis.set_ylabel("language (documents)")

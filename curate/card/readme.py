@@ -164,7 +164,7 @@ def _loading(facts: Facts, options: CardOptions) -> str:
             "## How to load it",
             "",
             f"One configuration per language, each a `train` split of Parquet shards under "
-            f"`data/<language>/`. With 🤗 `datasets` ({example} here; stream with "
+            f"`data/<language>/`. With `datasets` ({example} here; stream with "
             "`streaming=True`):",
             "",
             "```python",
