@@ -21,7 +21,7 @@ from curate.recipe import load_recipe
 from curate.runner import Run
 
 from .conftest import RECIPES, REPO
-from .fake_hub import FakeHub
+from .fake_hub import FakeHub, Repo
 
 TOKEN = "hf_fakeTOKENvalue0123456789abcdef"
 REPO_ID = "curate-org/demo-corpus"
@@ -148,6 +148,11 @@ def test_refusals_are_one_line_errors(out: Path, tmp_path: Path) -> None:
         assert wrong.returncode == 2 and "Invalid user token" in wrong.stderr
         assert "hf_wrong" not in wrong.stdout + wrong.stderr
         assert not any(method != "GET" for method, _ in hub.state.requests)
+        public = Repo(REPO_ID, private=False, branches={"main": "0" * 40}, trees={"0" * 40: {}})
+        hub.state.repos[REPO_ID] = public
+        private = run_cli(publish_cmd(out, "--private"), env_for(hub, tmp_path))
+        assert private.returncode == 2 and "is public" in private.stderr
+        assert hub.state.commits == 0
 
 
 def test_a_card_for_another_repository_is_refused(out: Path) -> None:
