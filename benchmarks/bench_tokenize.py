@@ -16,7 +16,7 @@ library call (wall clock); ``cpu stage/raw`` the same on process CPU time, which
 a shared machine disturb less; ``stage/core`` is what the Parquet and token-shard I/O costs.
 Peak RSS is the pass alone in a fresh process over 1x and 4x the corpus: streaming keeps it flat.
 
-    PYTHONPATH=. python benchmarks/bench_tokenize.py            # about 2 minutes on 2 cores
+    python benchmarks/bench_tokenize.py            # about 3 minutes on 2 cores
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("CURATE_SHARED_DATA", REPO.parent / "shared" / "data"))
+from common import REPO, SHARED_DATA
+
 LANGUAGE_DIR = "mul_Zyyy"
 
 
@@ -44,7 +44,7 @@ def build_corpus(out: Path, repeat: int, shards: int) -> None:
     from curate.schema import DOCUMENT_SCHEMA
 
     texts = []
-    for path in sorted((SHARED / "langid").glob("*.txt")):
+    for path in sorted((SHARED_DATA / "langid").glob("*.txt")):
         lines = path.read_text(encoding="utf-8").splitlines()
         texts += ["\n".join(lines[i : i + 10]) for i in range(0, len(lines), 10)]
     texts = texts * repeat
@@ -198,10 +198,9 @@ def main() -> None:
     if args.worker:
         worker(args)
         return
-    sys.path.insert(0, str(REPO / "tests"))
-    from tokenizer_files import tekken_as_tokenizer_json
-
+    sys.path.insert(0, str(REPO))
     from curate.stages.tokenize import shipped_tokenizers
+    from tests.tokenizer_files import tekken_as_tokenizer_json
 
     with tempfile.TemporaryDirectory(prefix="bench-tokenize-") as tmp:
         root = Path(tmp)

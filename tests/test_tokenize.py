@@ -10,8 +10,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from conftest import SHARED_DATA, TOKENIZED_LANGUAGES
-from tokenizer_files import small_bpe_tokenizer_json, tekken_as_tokenizer_json
 
 from curate.engine.tokenize import TokenizePass
 from curate.io.indexed import IndexedDataset, IndexedDatasetWriter
@@ -26,6 +24,9 @@ from curate.stages.tokenize import (
     shipped_tokenizers,
 )
 from curate.stats import RunStats
+
+from .conftest import SHARED_DATA, TOKENIZED_LANGUAGES
+from .tokenizer_files import small_bpe_tokenizer_json, tekken_as_tokenizer_json
 
 CODES = ["fr", "de", "pl", "el", "bg", "fi", "ja", "zh", "ar", "uk"]
 TRICKY = [
