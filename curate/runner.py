@@ -39,6 +39,9 @@ RECORDED_PACKAGES = (
     "datasketch",
     "numpy",
     "pydantic",
+    "tokenizers",
+    "mistral_common",
+    "tiktoken",
 )
 
 
@@ -102,7 +105,7 @@ class Run:
                     "use --force to replace it or choose another --output"
                 )
             if previous != identity:
-                for part in ("data", "dropped", "work"):
+                for part in ("data", "dropped", "work", "tokens"):
                     shutil.rmtree(self.out / part, ignore_errors=True)
         write_json(run_file, identity)
         remove_stale_temps(self.out)
@@ -158,6 +161,7 @@ class Run:
                 "source_url": spec.source_url if spec else None,
                 "licence": spec.licence if spec else None,
             },
+            "tokenizer": _tokenizer(self.out),
             "inputs": [
                 {
                     "unit": u.name,
@@ -168,6 +172,14 @@ class Run:
                 for u in units
             ],
         }
+
+
+def _tokenizer(out: Path) -> dict[str, Any] | None:
+    """The tokenize pass's tokenizer identity (file, sha256, vocabulary, BOS/EOS ids, dtype)."""
+    summary = out / "tokens" / "tokens.json"
+    if not summary.is_file():
+        return None
+    return {k: v for k, v in json.loads(summary.read_text()).items() if k != "languages"}
 
 
 def _version(package: str) -> str | None:

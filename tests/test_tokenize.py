@@ -232,6 +232,9 @@ def test_pass_accounts_every_document_and_tokens(tokenized_run: Path) -> None:
         f"fra_Latn/{p.stem}" for p in fra
     ]
     assert "tokenize" in json.loads((tokenized_run / "timing.json").read_text())
+    manifest = json.loads((tokenized_run / "manifest.json").read_text())
+    assert manifest["tokenizer"]["sha256"] == summary["sha256"]
+    assert manifest["tokenizer"]["file"] == "tekken_240911.json"
 
 
 def snapshot(out: Path) -> dict[str, bytes]:
