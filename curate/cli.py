@@ -17,6 +17,7 @@ from curate.inspect import render_summary
 from curate.io.readers import UnsupportedInput
 from curate.recipe import RecipeError, load_recipe
 from curate.runner import Run, RunError, expand_inputs
+from curate.stages.tokenize import Tokenize, TokenizerError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console(stderr=True)
@@ -57,8 +58,10 @@ def run(
         paths = expand_inputs(inputs + extra)
         if engine != "local":
             raise RunError(f"unknown engine {engine!r} (available: local)")
+        if loaded.tokenize.enabled:
+            Tokenize(loaded.tokenize).check()  # before hours of work, not after
         summary, timing = Run(loaded, paths, output, force).execute(LocalEngine(workers))
-    except (RecipeError, RunError, UnsupportedInput, FileNotFoundError) as error:
+    except (RecipeError, RunError, UnsupportedInput, FileNotFoundError, TokenizerError) as error:
         raise fail(str(error)) from None
     console.print(render_summary(summary, timing))
 

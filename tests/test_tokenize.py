@@ -303,3 +303,23 @@ def test_small_vocabulary_writes_uint16(tmp_path: Path, tokenized_run: Path) -> 
         ids = dataset[row].tolist()
         assert ids[0] == bos and ids[-1] == eos
         assert reference.decode(ids) == reference.decode(reference.encode(text).ids) == text
+
+
+def test_cli_run_refuses_a_missing_tokenizer_before_running(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from curate.cli import app
+
+    from .conftest import RECIPES
+
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(
+        f"extends: {RECIPES / 'base.yaml'}\nname: r\ntokenize:\n  enabled: true\n"
+        "  tokenizer: /nowhere/tokenizer.json\n"
+    )
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"text": "Bonjour tout le monde, ceci est un texte."}\n')
+    arguments = ["run", str(recipe), "-i", str(source), "-o", str(tmp_path / "o")]
+    result = CliRunner().invoke(app, arguments)
+    assert result.exit_code == 2 and "tokenize.tokenizer" in result.output
+    assert not (tmp_path / "o" / "data").exists()

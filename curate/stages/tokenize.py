@@ -305,6 +305,10 @@ class Tokenize:
         eos = _special_id(self.encoder, "eos", self.config.eos_token) if self.config.eos else None
         return bos, eos
 
+    def check(self) -> None:
+        """Load the tokenizer and find BOS/EOS now; a :class:`TokenizerError` says what is wrong."""
+        _ = self.special_ids
+
     def identity(self) -> dict[str, Any]:
         """What makes token ids reproducible: tokenizer file and hash, specials, vocabulary."""
         bos, eos = self.special_ids
