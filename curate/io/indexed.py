@@ -29,6 +29,7 @@ same 4 bytes.
 
 from __future__ import annotations
 
+import functools
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,22 +118,26 @@ class IndexedDatasetWriter:
 
 
 class IndexedDataset:
-    """Reads a ``.bin``/``.idx`` pair by memory map: ``dataset[i]`` is document i's token ids."""
+    """Reads a ``.bin``/``.idx`` pair: ``dataset[i]`` is document i's token ids.
+
+    The index is read into memory (16 bytes a document); the data file is opened only while
+    tokens are read, so a mixture over thousands of shards holds no file open.
+    """
 
     def __init__(self, prefix: Path) -> None:
         self.prefix = Path(prefix)
         index = idx_path(self.prefix)
         try:
-            raw = np.memmap(index, dtype=np.uint8, mode="r")
-        except (OSError, ValueError) as error:
+            raw = index.read_bytes()
+        except OSError as error:
             raise IndexedDatasetError(f"{index}: cannot read: {error}") from None
-        if len(raw) < HEADER_BYTES or bytes(raw[: len(MAGIC)]) != MAGIC:
+        if len(raw) < HEADER_BYTES or raw[: len(MAGIC)] != MAGIC:
             raise IndexedDatasetError(f"{index}: not a Megatron indexed dataset (bad header)")
         version, code, count, doc_count = struct.unpack_from("<QBQQ", raw, len(MAGIC))
         codes = {c: d for d, c in DTYPE_CODES.items()}
         if version != VERSION or code not in codes:
             raise IndexedDatasetError(f"{index}: unsupported version {version} or dtype {code}")
-        self.dtype = codes[code]
+        self.dtype = codes[code].newbyteorder("<")
         expected = HEADER_BYTES + count * 12 + doc_count * 8
         if len(raw) < expected:
             raise IndexedDatasetError(f"{index}: truncated ({len(raw)} of {expected} bytes)")
@@ -140,26 +145,32 @@ class IndexedDataset:
         self.pointers = np.frombuffer(raw, "<i8", count, HEADER_BYTES + count * 4)
         data = bin_path(self.prefix)
         size = data.stat().st_size if data.exists() else -1
-        needed = int(self.lengths.astype(np.int64).sum()) * self.dtype.itemsize
-        if size != needed:
+        if size != self.num_tokens * self.dtype.itemsize:
+            needed = self.num_tokens * self.dtype.itemsize
             raise IndexedDatasetError(f"{data}: {size} bytes, the index needs {needed}")
-        self.tokens = (
-            np.memmap(data, dtype=self.dtype.newbyteorder("<"), mode="r")
-            if needed
-            else np.zeros(0, self.dtype)
-        )
 
     def __len__(self) -> int:
         return len(self.lengths)
 
     @property
     def num_tokens(self) -> int:
-        return int(self.lengths.astype(np.int64).sum())
+        return int(self.lengths.sum(dtype=np.int64))
 
+    @functools.cached_property
     def offsets(self) -> np.ndarray:
         """Token offset of each document in ``.bin`` (pointers divided by the item size)."""
         return self.pointers // self.dtype.itemsize
 
+    def open_tokens(self) -> np.ndarray:
+        """All token ids as a read-only memory map (closed when the array is dropped)."""
+        if self.num_tokens == 0:
+            return np.zeros(0, self.dtype)
+        return np.memmap(bin_path(self.prefix), dtype=self.dtype, mode="r")
+
     def __getitem__(self, index: int) -> np.ndarray:
-        start = int(self.pointers[index]) // self.dtype.itemsize
-        return np.asarray(self.tokens[start : start + int(self.lengths[index])])
+        return np.fromfile(
+            bin_path(self.prefix),
+            dtype=self.dtype,
+            count=int(self.lengths[index]),
+            offset=int(self.pointers[index]),
+        )

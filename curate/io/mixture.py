@@ -75,13 +75,14 @@ class Sources:
         for index in np.unique(dataset):
             picked = np.flatnonzero(dataset == index)
             source = self.datasets[index]
-            starts = source.offsets()[local[picked]]
+            tokens = source.open_tokens()
+            starts = source.offsets[local[picked]]
             counts = lengths[picked]
             total = int(counts.sum())
             step = np.repeat(starts - np.cumsum(counts) + counts, counts)
             positions = np.repeat(out_starts[picked] - np.cumsum(counts) + counts, counts)
             within = np.arange(total)
-            out[positions + within] = source.tokens[step + within]
+            out[positions + within] = tokens[step + within]
         return out
 
 
