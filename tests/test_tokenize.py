@@ -323,3 +323,21 @@ def test_cli_run_refuses_a_missing_tokenizer_before_running(tmp_path: Path) -> N
     result = CliRunner().invoke(app, arguments)
     assert result.exit_code == 2 and "tokenize.tokenizer" in result.output
     assert not (tmp_path / "o" / "data").exists()
+
+
+def test_empty_shard_and_orphan_token_files(tokenized_run: Path, tmp_path: Path) -> None:
+    from curate.schema import DOCUMENT_SCHEMA
+
+    out = tmp_path / "out"
+    shutil.copytree(tokenized_run, out)
+    empty = out / "data" / "fra_Latn" / "empty-00000.parquet"
+    pq.write_table(DOCUMENT_SCHEMA.empty_table(), empty)
+    orphan = out / "tokens" / "fra_Latn" / "gone-00000"
+    shutil.copy(out / "tokens" / "ell_Grek" / "part-b-00000.idx", orphan.with_suffix(".idx"))
+    stats = RunStats(("tokenize",))
+    TokenizePass(TokenizeConfig(enabled=True, bos=True, eos=True), OutputConfig()).run(out, stats)
+    assert pq.read_table(empty).column_names[-1] == TOKEN_COUNT
+    assert len(IndexedDataset(out / "tokens" / "fra_Latn" / "empty-00000")) == 0
+    assert not orphan.with_suffix(".idx").exists()
+    summary = json.loads((out / "tokens" / "tokens.json").read_text())
+    assert "fra_Latn/empty-00000" in summary["languages"]["fra_Latn"]["shards"]

@@ -1,7 +1,7 @@
 """The tokenize pass: after every unit (and near-dedup), turn the final shards into token shards.
 
 For each ``OUT/data/<lang>/<shard>.parquet``, row group by row group (memory stays bounded by
-one row group, whatever the size of a language):
+a few row groups, whatever the size of a language):
 
 - the documents are encoded in batches (:class:`curate.stages.tokenize.Tokenize`);
 - their ids go to ``OUT/tokens/<lang>/<shard>.bin`` / ``.idx`` (Megatron-LM's indexed dataset,
@@ -12,6 +12,10 @@ one row group, whatever the size of a language):
 dtype, and per language the documents, tokens and shard prefixes; ``curate mix`` reads it.
 Each finished shard leaves a marker under ``OUT/work/tokenize/``, so a re-run after a crash
 redoes only unfinished shards; a changed tokenizer or BOS/EOS setting redoes all of them.
+
+Reading the next row group and writing the previous one run on one I/O thread while the
+current one is encoded (Arrow, zstd and file writes release the GIL), across shard boundaries
+too, so on several cores the Parquet work hides behind the encoding.
 """
 
 from __future__ import annotations
@@ -20,11 +24,13 @@ import json
 import logging
 import shutil
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -32,7 +38,7 @@ from curate.io.atomic import write_json
 from curate.io.indexed import IndexedDatasetWriter, bin_path, dtype_for_vocab, idx_path
 from curate.io.writer import ParquetSink
 from curate.recipe import OutputConfig
-from curate.stages.tokenize import TOKEN_COUNT, TOKEN_COUNT_FIELD, TOKENS, Tokenize, TokenizeConfig
+from curate.stages.tokenize import TOKEN_COUNT, TOKENS, Tokenize, TokenizeConfig
 from curate.stats import RunStats
 
 log = logging.getLogger(__name__)
@@ -67,23 +73,18 @@ class TokenizePass:
         self._reset_if_changed(out, identity)
         shards = sorted((out / "data").glob("*/*.parquet"))
         self._remove_orphans(out, shards)
+        results = {shard: self._done(out, shard) for shard in shards}
+        todo = [shard for shard, result in results.items() if result is None]
+        results.update(self._tokenize(out, todo, stage, np.dtype(identity["dtype"])))
         languages: dict[str, dict[str, Any]] = {}
-        for number, shard in enumerate(shards, 1):
-            result = self._done(out, shard) or self._tokenize_shard(out, shard, stage, identity)
+        for shard in shards:
+            result = results[shard]
+            assert result is not None
             stats.merge(RunStats.from_dict(result["stats"]))
             entry = languages.setdefault(shard.parent.name, {"documents": 0, "tokens": 0})
             entry["documents"] += result["documents"]
             entry["tokens"] += result["tokens"]
             entry.setdefault("shards", []).append(f"{shard.parent.name}/{shard.stem}")
-            log.info(
-                "tokenize: shard %d/%d %s/%s: %d docs, %d tokens",
-                number,
-                len(shards),
-                shard.parent.name,
-                shard.name,
-                result["documents"],
-                result["tokens"],
-            )
         summary = {**identity, "bos": self.config.bos, "eos": self.config.eos}
         write_json(out / TOKENS_DIR / SUMMARY_FILE, {**summary, "languages": languages})
 
@@ -116,60 +117,117 @@ class TokenizePass:
             return None
         return result
 
-    def _tokenize_shard(
-        self, out: Path, shard: Path, stage: Tokenize, identity: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Encode one shard; reading the next row group and writing the last one overlap the
-        encoding, on one I/O thread (Arrow and file writes release the GIL)."""
-        source = pq.ParquetFile(shard)
-        rewritten = ParquetSink(shard, _with_token_count(source.schema_arrow), self.output)
-        dtype = dtype_for_vocab(identity["vocab_size"])
-        tokens = IndexedDatasetWriter(token_prefix(out, shard), dtype)
-        shard_stats = RunStats((self.name,))
-        groups = source.num_row_groups
+    def _tokenize(
+        self, out: Path, shards: list[Path], stage: Tokenize, dtype: np.dtype
+    ) -> dict[Path, dict[str, Any]]:
+        """Encode ``shards`` row group by row group, I/O overlapping on one thread."""
+        finished: dict[Path, Future[dict[str, Any]]] = {}
+        rewrite: _ShardRewrite | None = None
         with ThreadPoolExecutor(1, thread_name_prefix="tokenize-io") as io:
-            reading = io.submit(source.read_row_group, 0) if groups else None
-            writing: Future[None] | None = None
-            for group in range(groups):
-                assert reading is not None
-                table = reading.result()
-                if group + 1 < groups:
-                    reading = io.submit(source.read_row_group, group + 1)
+            for shard, table, last in _prefetched(io, shards):
+                if rewrite is None:
+                    rewrite = _ShardRewrite(out, shard, self.output, dtype, self.name)
                 start = time.perf_counter()
-                if TOKEN_COUNT in table.column_names:
-                    table = table.drop_columns([TOKEN_COUNT])
-                encoded = stage(table)
-                if writing is not None:
-                    writing.result()
-                writing = io.submit(_write_group, encoded, tokens, rewritten)
-                accounted = _accounting_view(table)
-                shard_stats.record(self.name, accounted, accounted, time.perf_counter() - start)
-            if writing is not None:
-                writing.result()
-        source.close()
-        token_total = int(tokens.close().sum())
-        rewritten.close()
-        shard_stats.record_tokens(shard.parent.name, token_total)
+                encoded = stage(_without_token_count(table))
+                rewrite.write(io, encoded, time.perf_counter() - start)
+                if last:
+                    finished[shard] = io.submit(rewrite.finish)
+                    rewrite = None
+        results = {}
+        for number, (shard, future) in enumerate(finished.items(), 1):
+            results[shard] = future.result()
+            log.info(
+                "tokenize: shard %d/%d %s: %d docs, %d tokens",
+                number,
+                len(finished),
+                results[shard]["shard"],
+                results[shard]["documents"],
+                results[shard]["tokens"],
+            )
+        return results
+
+
+def _prefetched(
+    io: ThreadPoolExecutor, shards: list[Path]
+) -> Iterator[tuple[Path, pa.Table, bool]]:
+    """(shard, row group, last of its shard) in order; the next is read while one is used."""
+    groups = []
+    for shard in shards:
+        count = pq.ParquetFile(shard).metadata.num_row_groups
+        groups += [(shard, g, g == count - 1) for g in range(count)] or [(shard, -1, True)]
+    reading = io.submit(_read_group, *groups[0][:2]) if groups else None
+    for number, (shard, _, last) in enumerate(groups):
+        assert reading is not None
+        table = reading.result()
+        if number + 1 < len(groups):
+            reading = io.submit(_read_group, *groups[number + 1][:2])
+        yield shard, table, last
+
+
+def _read_group(shard: Path, group: int) -> pa.Table:
+    source = pq.ParquetFile(shard)
+    table = source.read_row_group(group) if group >= 0 else source.schema_arrow.empty_table()
+    source.close()
+    return table
+
+
+@dataclass
+class _ShardRewrite:
+    """One shard's outputs: the rewritten Parquet, its token files, its stats."""
+
+    out: Path
+    shard: Path
+    output: OutputConfig
+    dtype: np.dtype
+    stage_name: str
+    _writing: Future[None] | None = None
+    _documents: int = 0
+    _stats: RunStats = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._parquet: ParquetSink | None = None
+        self._tokens = IndexedDatasetWriter(token_prefix(self.out, self.shard), self.dtype)
+        self._stats = RunStats((self.stage_name,))
+
+    def write(self, io: ThreadPoolExecutor, encoded: pa.Table, seconds: float) -> None:
+        """Hand ``encoded`` to the I/O thread (after the previous row group) and count it."""
+        if self._writing is not None:
+            self._writing.result()
+        self._writing = io.submit(self._write, encoded)
+        accounted = _accounting_view(encoded)
+        self._stats.record(self.stage_name, accounted, accounted, seconds)
+        self._documents += encoded.num_rows
+
+    def _write(self, encoded: pa.Table) -> None:
+        ids = encoded.column(TOKENS).combine_chunks()
+        self._tokens.write(ids.flatten().to_numpy(), encoded.column(TOKEN_COUNT).to_numpy())
+        rows = encoded.drop_columns([TOKENS])
+        if self._parquet is None:
+            self._parquet = ParquetSink(self.shard, rows.schema, self.output)
+        self._parquet.write(rows)
+
+    def finish(self) -> dict[str, Any]:
+        """Commit token files, then the Parquet, then the marker (runs on the I/O thread)."""
+        if self._writing is not None:
+            self._writing.result()  # done already (one I/O thread, in order); re-raises a failure
+        tokens = int(self._tokens.close().sum(dtype=np.int64))
+        assert self._parquet is not None  # every shard yields at least one (maybe empty) group
+        self._parquet.close()
+        self._stats.record_tokens(self.shard.parent.name, tokens)
         result = {
-            "shard": f"{shard.parent.name}/{shard.name}",
-            "documents": int(source.metadata.num_rows),
-            "tokens": token_total,
-            "parquet": _file_state(shard),
-            "stats": shard_stats.to_dict(include_timing=True),
+            "shard": f"{self.shard.parent.name}/{self.shard.name}",
+            "documents": self._documents,
+            "tokens": tokens,
+            "parquet": _file_state(self.shard),
+            "stats": self._stats.to_dict(include_timing=True),
         }
-        write_json(shard_marker(out, shard), result)
+        write_json(shard_marker(self.out, self.shard), result)
         return result
 
 
-def _write_group(encoded: pa.Table, tokens: IndexedDatasetWriter, rewritten: ParquetSink) -> None:
-    ids = encoded.column(TOKENS).combine_chunks()
-    tokens.write(ids.flatten().to_numpy(), encoded.column(TOKEN_COUNT).to_numpy())
-    rewritten.write(encoded.drop_columns([TOKENS]))
-
-
-def _with_token_count(schema: pa.Schema) -> pa.Schema:
-    index = schema.get_field_index(TOKEN_COUNT)
-    return schema.append(TOKEN_COUNT_FIELD) if index < 0 else schema.set(index, TOKEN_COUNT_FIELD)
+def _without_token_count(table: pa.Table) -> pa.Table:
+    """A shard tokenized before (a re-run) has the column already; it is computed afresh."""
+    return table.drop_columns([TOKEN_COUNT]) if TOKEN_COUNT in table.column_names else table
 
 
 def _accounting_view(table: pa.Table) -> pa.Table:
