@@ -100,7 +100,10 @@ class RunStats:
         stage_names = list(self.stages)
         if not stage_names:
             return {"docs_read": 0, "docs_kept": 0, "docs_dropped": 0, "dropped": {}}
-        first, last = self.stages[stage_names[0]], self.stages[stage_names[-1]]
+        # The last stage that saw documents: a unit's stats also name the corpus passes, which
+        # run later; a stage no document reached would report 0 kept either way.
+        reached = [name for name in stage_names if self.stages[name]] or stage_names
+        first, last = self.stages[stage_names[0]], self.stages[reached[-1]]
         dropped: dict[str, int] = defaultdict(int)
         for languages in self.stages.values():
             for entry in languages.values():

@@ -232,6 +232,8 @@ def test_pass_accounts_every_document_and_tokens(tokenized_run: Path) -> None:
         f"fra_Latn/{p.stem}" for p in fra
     ]
     assert "tokenize" in json.loads((tokenized_run / "timing.json").read_text())
+    units = [json.loads(p.read_text()) for p in (tokenized_run / "work" / "done").glob("*.json")]
+    assert sum(u["stats"]["totals"]["docs_kept"] for u in units) == stats["totals"]["docs_kept"]
     manifest = json.loads((tokenized_run / "manifest.json").read_text())
     assert manifest["tokenizer"]["sha256"] == summary["sha256"]
     assert manifest["tokenizer"]["file"] == "tekken_240911.json"

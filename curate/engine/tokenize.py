@@ -123,6 +123,7 @@ class TokenizePass:
         """Encode ``shards`` row group by row group, I/O overlapping on one thread."""
         finished: dict[Path, Future[dict[str, Any]]] = {}
         rewrite: _ShardRewrite | None = None
+        numbers = {shard: f"{n}/{len(shards)}" for n, shard in enumerate(shards, 1)}
         with ThreadPoolExecutor(1, thread_name_prefix="tokenize-io") as io:
             for shard, table, last in _prefetched(io, shards):
                 if rewrite is None:
@@ -131,20 +132,9 @@ class TokenizePass:
                 encoded = stage(_without_token_count(table))
                 rewrite.write(io, encoded, time.perf_counter() - start)
                 if last:
-                    finished[shard] = io.submit(rewrite.finish)
+                    finished[shard] = io.submit(rewrite.finish, numbers[shard])
                     rewrite = None
-        results = {}
-        for number, (shard, future) in enumerate(finished.items(), 1):
-            results[shard] = future.result()
-            log.info(
-                "tokenize: shard %d/%d %s: %d docs, %d tokens",
-                number,
-                len(finished),
-                results[shard]["shard"],
-                results[shard]["documents"],
-                results[shard]["tokens"],
-            )
-        return results
+        return {shard: future.result() for shard, future in finished.items()}
 
 
 def _prefetched(
@@ -206,7 +196,7 @@ class _ShardRewrite:
             self._parquet = ParquetSink(self.shard, rows.schema, self.output)
         self._parquet.write(rows)
 
-    def finish(self) -> dict[str, Any]:
+    def finish(self, number: str) -> dict[str, Any]:
         """Commit token files, then the Parquet, then the marker (runs on the I/O thread)."""
         if self._writing is not None:
             self._writing.result()  # done already (one I/O thread, in order); re-raises a failure
@@ -222,6 +212,13 @@ class _ShardRewrite:
             "stats": self._stats.to_dict(include_timing=True),
         }
         write_json(shard_marker(self.out, self.shard), result)
+        log.info(
+            "tokenize: shard %s %s: %d docs, %d tokens",
+            number,
+            result["shard"],
+            result["documents"],
+            result["tokens"],
+        )
         return result
 
 

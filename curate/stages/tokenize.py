@@ -29,6 +29,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -144,7 +145,13 @@ class TekkenEncoder:
         import tiktoken
         from mistral_common.tokens.tokenizers.tekken import Tekkenizer
 
-        self._tekkenizer = Tekkenizer.from_file(self.path)
+        quiet = logging.getLogger("mistral_common")  # its INFO lines describe the vocabulary
+        level = quiet.level
+        quiet.setLevel(logging.WARNING)
+        try:
+            self._tekkenizer = Tekkenizer.from_file(self.path)
+        finally:
+            quiet.setLevel(level)
         # Tekkenizer.encode takes one string at a time; its tiktoken Encoding releases the GIL
         # while it encodes, which is what batching over threads needs.
         encoding = getattr(self._tekkenizer, "_model", None)
