@@ -10,6 +10,7 @@ import pyarrow as pa
 from curate.recipe import Recipe
 from curate.schema import DOCUMENT_SCHEMA
 from curate.stages.base import Stage
+from curate.stages.dedup import Dedup, ParallelMap
 from curate.stages.extract import Extract
 from curate.stages.langid import LanguageId
 from curate.stats import RunStats
@@ -34,10 +35,17 @@ def build_stages(recipe: Recipe) -> list[Stage]:
     return [Extract(recipe.extract), LanguageId(recipe.langid, recipe.languages)]
 
 
-def build_corpus_passes(recipe: Recipe) -> list[CorpusPass]:
-    """The whole-corpus passes, in order, run after every unit finishes."""
-    del recipe
-    return []
+def build_corpus_passes(
+    recipe: Recipe, parallel_map: ParallelMap | None = None
+) -> list[CorpusPass]:
+    """The whole-corpus passes, in order, run after every unit finishes.
+
+    ``parallel_map`` (an engine's ``map``) lets a pass spread per-shard work over workers.
+    """
+    passes: list[CorpusPass] = []
+    if recipe.dedup.enabled and (recipe.dedup.exact or recipe.dedup.near):
+        passes.append(Dedup(recipe.dedup, recipe.output, parallel_map))
+    return passes
 
 
 def stage_names(recipe: Recipe) -> tuple[str, ...]:

@@ -48,6 +48,7 @@ class RunStats:
             self.stages[name] = {}
         self.seconds: dict[str, float] = defaultdict(float)
         self.input_errors: dict[str, int] = defaultdict(int)
+        self.summaries: dict[str, Any] = {}
 
     def _entry(self, stage: str, language: str) -> dict[str, Any]:
         return self.stages[stage].setdefault(
@@ -71,6 +72,25 @@ class RunStats:
             else:
                 dropped = entry["dropped"]
                 dropped[row["reason"]] = dropped.get(row["reason"], 0) + row["bytes_in_count"]
+
+    def record_totals(
+        self,
+        stage: str,
+        language: str,
+        docs_in: int,
+        bytes_in: int,
+        docs_kept: int,
+        bytes_kept: int,
+        dropped: dict[str, int],
+    ) -> None:
+        """Count a stage's outcome from totals (a corpus pass that never holds whole batches)."""
+        entry = self._entry(stage, language)
+        entry["docs_in"] += docs_in
+        entry["bytes_in"] += bytes_in
+        entry["docs_kept"] += docs_kept
+        entry["bytes_kept"] += bytes_kept
+        for reason, n in dropped.items():
+            entry["dropped"][reason] = entry["dropped"].get(reason, 0) + n
 
     def record_input_error(self, reason: str) -> None:
         self.input_errors[reason] += 1
@@ -115,6 +135,7 @@ class RunStats:
             },
             "input_errors": dict(sorted(self.input_errors.items())),
         }
+        result.update(sorted(self.summaries.items()))
         if include_timing:
             result["seconds"] = {k: round(v, 3) for k, v in self.seconds.items()}
         return result

@@ -1,0 +1,296 @@
+"""Vectorized normalisation, shingle hashing and MinHash signatures for a batch of texts.
+
+Every step works on whole arrays of the batch: pyarrow kernels normalise and split the texts,
+numpy hashes all words, all word n-grams and all permutations at once, and a segmented
+reduction (``np.minimum.reduceat``) takes each document's minimum. Python loops run over the
+n-gram width and over chunks of shingles, never per document or per shingle.
+
+The hashes are curate's own arithmetic (constants from SplitMix64, polynomial word hashing,
+MurmurHash3's 64-bit finaliser) so signatures never change with a library version.
+Permutations are ``h_i(x) = a_i * x + b_i mod 2**32`` with odd ``a_i``: each is a bijection of
+the 32-bit values, applied to the top 32 bits of each 64-bit shingle hash.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+U64 = np.uint64
+MASK64 = (1 << 64) - 1
+EMPTY = np.uint32(0xFFFFFFFF)
+_GOLDEN = 0x9E3779B97F4A7C15
+_HASH_SEED = 0x6375726174652D31  # fixed: shingle hashes must not depend on the recipe seed
+_DIGITS = r"\p{N}+"
+_FOLDED = r"[\p{P}\p{S}\p{Z}\p{C}\s]"
+_FOLDED_NOT_SPACE = (
+    r"[\p{P}\p{S}\p{C}\x{00A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]"
+)
+# Runs of folded characters other than a lone ASCII space: lone spaces are left alone, which
+# makes the replacement several times faster and changes nothing.
+_FOLD_RUNS = f"(?: {_FOLDED}+|{_FOLDED_NOT_SPACE}{_FOLDED}*)"
+_POSITIONS = 128
+_CHUNK_SHINGLES = 4096
+
+
+def splitmix64(seed: int, count: int) -> np.ndarray:
+    """``count`` pseudo-random 64-bit values from ``seed`` (SplitMix64, stable forever)."""
+    z = U64(seed & MASK64) + np.arange(1, count + 1, dtype=U64) * U64(_GOLDEN)
+    z = (z ^ (z >> U64(30))) * U64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> U64(27))) * U64(0x94D049BB133111EB)
+    return z ^ (z >> U64(31))
+
+
+def fmix64(x: np.ndarray) -> np.ndarray:
+    """MurmurHash3's finaliser, in place: spreads every input bit over the whole word."""
+    x ^= x >> U64(33)
+    x *= U64(0xFF51AFD7ED558CCD)
+    x ^= x >> U64(33)
+    x *= U64(0xC4CEB9FE1A85EC53)
+    x ^= x >> U64(33)
+    return x
+
+
+_TABLES = splitmix64(_HASH_SEED, 256 * _POSITIONS + 64 + 4)
+_BYTE_AT_POSITION = _TABLES[: 256 * _POSITIONS]
+_NGRAM_FACTORS = _TABLES[256 * _POSITIONS : 256 * _POSITIONS + 64] | U64(1)
+_LENGTH_FACTOR, _EXACT_LANE_1, _EXACT_LANE_2, _COUNT_FACTOR = (_TABLES[-4:] | U64(1)).tolist()
+
+
+@lru_cache(maxsize=1)
+def _nfc_sensitive() -> str:
+    """A regex class of the characters NFC may change: marks, Hangul jamo, unstable singletons.
+
+    Text without any of them is already in NFC, so only the few documents with one pay for it.
+    """
+    ranges: list[list[int]] = []
+    for code in range(0x110000):
+        char = chr(code)
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        if (
+            unicodedata.combining(char)
+            or unicodedata.category(char).startswith("M")
+            or 0x1100 <= code <= 0x11FF
+            or unicodedata.normalize("NFC", char) != char
+        ):
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
+    parts = (f"\\x{{{a:x}}}" if a == b else f"\\x{{{a:x}}}-\\x{{{b:x}}}" for a, b in ranges)
+    return "[" + "".join(parts) + "]"
+
+
+def to_nfc(texts: pa.Array) -> pa.Array:
+    """Unicode NFC, applied only to the texts that contain a character NFC may change."""
+    sensitive = pc.match_substring_regex(texts, _nfc_sensitive())
+    if not pc.any(sensitive).as_py():
+        return texts
+    changed = pc.utf8_normalize(texts.filter(sensitive), "NFC")
+    return pc.replace_with_mask(texts, sensitive, changed)
+
+
+def normalise(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """NFC, lowercase, digit runs to ``0``, punctuation/symbols/whitespace runs to one space."""
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    texts = pc.fill_null(texts.cast(pa.large_string()), "")
+    texts = pc.utf8_lower(to_nfc(texts))
+    texts = pc.replace_substring_regex(texts, _DIGITS, "0")
+    texts = pc.replace_substring_regex(texts, _FOLD_RUNS, " ")
+    return pc.utf8_trim(texts, " ")
+
+
+def _offsets_and_bytes(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Zero-based int64 offsets and the UTF-8 bytes of a (large) string array, without copies."""
+    _, offsets_buffer, data_buffer = strings.buffers()
+    dtype = np.int64 if pa.types.is_large_string(strings.type) else np.int32
+    offsets = np.frombuffer(offsets_buffer, dtype=dtype)[
+        strings.offset : strings.offset + len(strings) + 1
+    ].astype(np.int64)
+    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer else np.zeros(0, np.uint8)
+    return offsets - offsets[0], data[offsets[0] : offsets[-1]]
+
+
+def split_words(normalised: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """All words of the batch as one string array, and each document's word offsets."""
+    lists = pc.split_pattern(normalised, " ")
+    words = lists.flatten()
+    doc_offsets = np.frombuffer(lists.offsets.buffers()[1], dtype=np.int32)[
+        lists.offset : lists.offset + len(lists) + 1
+    ].astype(np.int64)
+    doc_offsets -= doc_offsets[0]
+    lengths = pc.binary_length(words).to_numpy(zero_copy_only=False)
+    empty = lengths == 0  # the single "" an empty document splits into
+    if empty.any():
+        words = words.filter(pa.array(~empty))
+        doc_offsets -= np.concatenate([[0], np.cumsum(empty)])
+    return words, doc_offsets
+
+
+def hash_words(words: pa.Array) -> np.ndarray:
+    """A 64-bit hash per word: a random value per (position, byte) summed, then finalised.
+
+    Positions wrap every ``_POSITIONS`` bytes; only words longer than that can collide.
+    """
+    offsets, data = _offsets_and_bytes(words)
+    lengths = np.diff(offsets)
+    if len(lengths) == 0:
+        return np.zeros(0, U64)
+    starts = offsets[:-1]
+    step = np.ones(len(data), np.int32)  # the running sum restarts at 0 on each word
+    step[starts[1:]] = 1 - lengths[:-1]
+    step[0] = 0
+    position = np.cumsum(step, dtype=np.int32)
+    position &= _POSITIONS - 1
+    position <<= 8
+    position |= data
+    sums = np.add.reduceat(_BYTE_AT_POSITION[position], starts)
+    sums += lengths.astype(U64) * U64(_LENGTH_FACTOR)
+    return fmix64(sums)
+
+
+def hash_shingles(
+    word_hashes: np.ndarray, doc_offsets: np.ndarray, ngram: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """64-bit hashes of every word n-gram of every document, and each document's offsets.
+
+    A document shorter than ``ngram`` words (but not empty) has one shingle of all its words.
+    """
+    counts = np.diff(doc_offsets)
+    per_doc = np.where(counts >= ngram, counts - ngram + 1, (counts > 0).astype(np.int64))
+    shingle_offsets = np.concatenate([[0], np.cumsum(per_doc)])
+    total = int(shingle_offsets[-1])
+    first_word = np.repeat(doc_offsets[:-1] - shingle_offsets[:-1], per_doc)
+    first_word += np.arange(total, dtype=np.int64)
+    last = max(len(word_hashes) - 1, 0)
+    hashes = np.zeros(total, U64)
+    for k in range(ngram):
+        hashes += word_hashes[np.minimum(first_word + k, last)] * _NGRAM_FACTORS[k]
+    short = np.flatnonzero((counts > 0) & (counts < ngram))
+    if len(short):
+        hashes[shingle_offsets[short]] = _short_shingles(word_hashes, doc_offsets, short, counts)
+    return fmix64(hashes), shingle_offsets
+
+
+def _short_shingles(
+    word_hashes: np.ndarray, doc_offsets: np.ndarray, short: np.ndarray, counts: np.ndarray
+) -> np.ndarray:
+    sums = np.zeros(len(short), U64)
+    for k in range(int(counts[short].max())):
+        present = k < counts[short]
+        index = np.where(present, doc_offsets[short] + k, 0)
+        sums += np.where(present, word_hashes[index] * _NGRAM_FACTORS[k], U64(0))
+    return sums
+
+
+def exact_hashes(word_hashes: np.ndarray, doc_offsets: np.ndarray) -> np.ndarray:
+    """A 128-bit hash (two uint64 lanes) of each document's normalised word sequence.
+
+    Documents without words get zeros; callers exclude them with ``np.diff(doc_offsets) > 0``.
+    """
+    counts = np.diff(doc_offsets)
+    result = np.zeros((len(counts), 2), U64)
+    has_words = counts > 0
+    if not has_words.any():
+        return result
+    position = np.arange(len(word_hashes), dtype=np.int64) - np.repeat(doc_offsets[:-1], counts)
+    for lane, factor in enumerate((_EXACT_LANE_1, _EXACT_LANE_2)):
+        mixed = fmix64(word_hashes + position.astype(U64) * U64(factor))
+        sums = np.add.reduceat(mixed, doc_offsets[:-1][has_words])
+        sums ^= counts[has_words].astype(U64) * U64(_COUNT_FACTOR)
+        result[has_words, lane] = fmix64(sums + U64(factor))
+    return result
+
+
+@dataclass(frozen=True)
+class ShingledBatch:
+    """A batch reduced to hashes: per-document shingle hashes and exact-text hashes."""
+
+    shingles: np.ndarray
+    shingle_offsets: np.ndarray
+    exact: np.ndarray
+    has_words: np.ndarray
+
+    @property
+    def num_docs(self) -> int:
+        return len(self.shingle_offsets) - 1
+
+
+def shingle_batch(texts: pa.Array | pa.ChunkedArray, ngram: int) -> ShingledBatch:
+    """Normalise, split and hash a batch of texts."""
+    words, doc_offsets = split_words(normalise(texts))
+    word_hashes = hash_words(words)
+    shingles, shingle_offsets = hash_shingles(word_hashes, doc_offsets, ngram)
+    exact = exact_hashes(word_hashes, doc_offsets)
+    return ShingledBatch(shingles, shingle_offsets, exact, np.diff(doc_offsets) > 0)
+
+
+@dataclass(frozen=True)
+class MinHasher:
+    """MinHash signatures with ``num_permutations`` 32-bit permutations seeded by ``seed``."""
+
+    num_permutations: int
+    seed: int = 1
+
+    @property
+    def parameters(self) -> tuple[np.ndarray, np.ndarray]:
+        raw = splitmix64(self.seed, 2 * self.num_permutations)
+        a = (raw[: self.num_permutations] | U64(1)).astype(np.uint32)
+        b = raw[self.num_permutations :].astype(np.uint32)
+        return a[:, None], b[:, None]
+
+    def signatures(self, shingles: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """Signatures as a (permutations, documents) uint32 array; no shingles -> all EMPTY.
+
+        Shingles are processed in chunks that fit the CPU cache; a chunk's segment minima are
+        folded into the documents it overlaps, so a document may span chunks.
+        """
+        a, b = self.parameters
+        num_docs = len(offsets) - 1
+        result = np.full((self.num_permutations, num_docs), EMPTY, np.uint32)
+        keys = (shingles >> U64(32)).astype(np.uint32)
+        doc_starts = offsets[:-1]
+        for begin in range(0, len(keys), _CHUNK_SHINGLES):
+            end = min(begin + _CHUNK_SHINGLES, len(keys))
+            first = int(np.searchsorted(offsets, begin, side="right")) - 1
+            last = int(np.searchsorted(offsets, end, side="left"))
+            starts = np.maximum(doc_starts[first:last], begin) - begin
+            starts, docs = _non_empty_segments(starts, end - begin, first)
+            permuted = a * keys[None, begin:end]
+            permuted += b
+            minima = np.minimum.reduceat(permuted, starts, axis=1)
+            np.minimum(result[:, docs], minima, out=minima)
+            result[:, docs] = minima
+        return result
+
+
+def _non_empty_segments(
+    starts: np.ndarray, length: int, first_doc: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Segment starts of the documents that own at least one shingle of the chunk."""
+    ends = np.append(starts[1:], length)
+    owns = ends > starts
+    return starts[owns], first_doc + np.flatnonzero(owns)
+
+
+def band_hashes(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """A 64-bit hash of each band of each signature: shape (bands, documents)."""
+    grouped = signatures[: bands * rows].reshape(bands, rows, -1)
+    factors = splitmix64(_HASH_SEED ^ 0xBA, rows) | U64(1)
+    result = np.zeros((bands, signatures.shape[1]), U64)
+    for row in range(rows):
+        result += grouped[:, row, :].astype(U64) * factors[row]
+    result += (np.arange(bands, dtype=U64) * U64(_GOLDEN))[:, None]
+    return fmix64(result)
+
+
+def estimate_jaccard(first: np.ndarray, second: np.ndarray) -> float:
+    """The share of permutations whose minima agree: MinHash's Jaccard estimate."""
+    return float(np.mean(first == second))
