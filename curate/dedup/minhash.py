@@ -130,7 +130,7 @@ def split_words(normalised: pa.Array) -> tuple[pa.Array, np.ndarray]:
     empty = lengths == 0  # the single "" an empty document splits into
     if empty.any():
         words = words.filter(pa.array(~empty))
-        doc_offsets -= np.concatenate([[0], np.cumsum(empty)])
+        doc_offsets -= np.concatenate([[0], np.cumsum(empty)])[doc_offsets]
     return words, doc_offsets
 
 
