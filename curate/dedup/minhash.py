@@ -27,15 +27,15 @@ EMPTY = np.uint32(0xFFFFFFFF)
 _GOLDEN = 0x9E3779B97F4A7C15
 _HASH_SEED = 0x6375726174652D31  # fixed: shingle hashes must not depend on the recipe seed
 _DIGITS = r"\p{N}+"
-_FOLDED = r"[\p{P}\p{S}\p{Z}\p{C}\s]"
 _FOLDED_NOT_SPACE = (
     r"[\p{P}\p{S}\p{C}\x{00A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]"
 )
-# Runs of folded characters other than a lone ASCII space: lone spaces are left alone, which
-# makes the replacement several times faster and changes nothing.
-_FOLD_RUNS = f"(?: {_FOLDED}+|{_FOLDED_NOT_SPACE}{_FOLDED}*)"
+# Runs of folded characters other than ASCII spaces, which already separate words: matching
+# fewer places makes the replacement several times faster.
+_FOLD_RUNS = f"{_FOLDED_NOT_SPACE}+"
 _POSITIONS = 128
-_CHUNK_SHINGLES = 4096
+_CHUNK_SHINGLES = 8192
+_CHUNK_BYTES = 1 << 18
 
 
 def splitmix64(seed: int, count: int) -> np.ndarray:
@@ -56,10 +56,12 @@ def fmix64(x: np.ndarray) -> np.ndarray:
     return x
 
 
-_TABLES = splitmix64(_HASH_SEED, 256 * _POSITIONS + 64 + 4)
-_BYTE_AT_POSITION = _TABLES[: 256 * _POSITIONS]
+_SPACE = 0x20
+_TABLES = splitmix64(_HASH_SEED, 256 * _POSITIONS + 64 + 3)
+_BYTE_AT_POSITION = _TABLES[: 256 * _POSITIONS].copy()
+_BYTE_AT_POSITION[_SPACE::256] = 0  # spaces between words add nothing to a word's hash
 _NGRAM_FACTORS = _TABLES[256 * _POSITIONS : 256 * _POSITIONS + 64] | U64(1)
-_LENGTH_FACTOR, _EXACT_LANE_1, _EXACT_LANE_2, _COUNT_FACTOR = (_TABLES[-4:] | U64(1)).tolist()
+_EXACT_LANE_1, _EXACT_LANE_2, _COUNT_FACTOR = (_TABLES[-3:] | U64(1)).tolist()
 
 
 @lru_cache(maxsize=1)
@@ -97,14 +99,14 @@ def to_nfc(texts: pa.Array) -> pa.Array:
 
 
 def normalise(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """NFC, lowercase, digit runs to ``0``, punctuation/symbols/whitespace runs to one space."""
+    """NFC, lowercase, digit runs to ``0``, punctuation, symbols, controls and whitespace to
+    ASCII spaces: the words of the result are its runs of non-space characters."""
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
     texts = pc.fill_null(texts.cast(pa.large_string()), "")
     texts = pc.utf8_lower(to_nfc(texts))
     texts = pc.replace_substring_regex(texts, _DIGITS, "0")
-    texts = pc.replace_substring_regex(texts, _FOLD_RUNS, " ")
-    return pc.utf8_trim(texts, " ")
+    return pc.replace_substring_regex(texts, _FOLD_RUNS, " ")
 
 
 def _offsets_and_bytes(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -118,42 +120,54 @@ def _offsets_and_bytes(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return offsets - offsets[0], data[offsets[0] : offsets[-1]]
 
 
-def split_words(normalised: pa.Array) -> tuple[pa.Array, np.ndarray]:
-    """All words of the batch as one string array, and each document's word offsets."""
-    lists = pc.split_pattern(normalised, " ")
-    words = lists.flatten()
-    doc_offsets = np.frombuffer(lists.offsets.buffers()[1], dtype=np.int32)[
-        lists.offset : lists.offset + len(lists) + 1
-    ].astype(np.int64)
-    doc_offsets -= doc_offsets[0]
-    lengths = pc.binary_length(words).to_numpy(zero_copy_only=False)
-    empty = lengths == 0  # the single "" an empty document splits into
-    if empty.any():
-        words = words.filter(pa.array(~empty))
-        doc_offsets -= np.concatenate([[0], np.cumsum(empty)])[doc_offsets]
-    return words, doc_offsets
+def split_words(normalised: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The batch's UTF-8 bytes, the byte offset where each word starts, each doc's word offsets.
+
+    Words are the runs of bytes other than the ASCII space; a document's first byte starts a
+    word unless it is a space.
+    """
+    byte_offsets, data = _offsets_and_bytes(normalised)
+    is_space = data == _SPACE
+    begins = ~is_space
+    begins[1:] &= is_space[:-1]
+    firsts = byte_offsets[:-1][np.diff(byte_offsets) > 0]
+    begins[firsts] = ~is_space[firsts]
+    starts = np.flatnonzero(begins)
+    return data, starts, np.searchsorted(starts, byte_offsets)
 
 
-def hash_words(words: pa.Array) -> np.ndarray:
+def hash_words(data: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """A 64-bit hash per word: a random value per (position, byte) summed, then finalised.
 
-    Positions wrap every ``_POSITIONS`` bytes; only words longer than that can collide.
+    A word runs from its start to the next word's start; the spaces in between add nothing
+    (their table values are 0). Positions wrap every ``_POSITIONS`` bytes, so only words
+    longer than that can collide. Works through the bytes in cache-sized pieces.
     """
-    offsets, data = _offsets_and_bytes(words)
-    lengths = np.diff(offsets)
-    if len(lengths) == 0:
-        return np.zeros(0, U64)
-    starts = offsets[:-1]
-    step = np.ones(len(data), np.int32)  # the running sum restarts at 0 on each word
-    step[starts[1:]] = 1 - lengths[:-1]
+    hashes = np.zeros(len(starts), U64)
+    first = 0
+    while first < len(starts):
+        last = int(np.searchsorted(starts, starts[first] + _CHUNK_BYTES, side="left"))
+        last = max(last, first + 1)
+        end = int(starts[last]) if last < len(starts) else len(data)
+        begin = int(starts[first])
+        hashes[first:last] = _word_sums(data[begin:end], starts[first:last] - begin)
+        first = last
+    return fmix64(hashes)
+
+
+def _word_sums(data: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Sums of the (position, byte) values of each word; ``starts[0]`` is 0."""
+    step = np.ones(len(data), np.int32)  # the running position restarts at 0 on each word
+    step[starts] = 1 - np.diff(starts, prepend=0)
     step[0] = 0
     position = np.cumsum(step, dtype=np.int32)
     position &= _POSITIONS - 1
     position <<= 8
     position |= data
-    sums = np.add.reduceat(_BYTE_AT_POSITION[position], starts)
-    sums += lengths.astype(U64) * U64(_LENGTH_FACTOR)
-    return fmix64(sums)
+    running = np.cumsum(np.take(_BYTE_AT_POSITION, position))  # wraps: differences stay exact
+    sums = running[np.append(starts[1:], len(data)) - 1]
+    sums[1:] -= running[starts[1:] - 1]
+    return sums
 
 
 def hash_shingles(
@@ -169,10 +183,11 @@ def hash_shingles(
     total = int(shingle_offsets[-1])
     first_word = np.repeat(doc_offsets[:-1] - shingle_offsets[:-1], per_doc)
     first_word += np.arange(total, dtype=np.int64)
-    last = max(len(word_hashes) - 1, 0)
-    hashes = np.zeros(total, U64)
+    padded = np.concatenate([word_hashes, np.zeros(ngram - 1, U64)])
+    windows = np.zeros(len(word_hashes), U64)  # the n-gram starting at every word
     for k in range(ngram):
-        hashes += word_hashes[np.minimum(first_word + k, last)] * _NGRAM_FACTORS[k]
+        windows += padded[k : k + len(word_hashes)] * _NGRAM_FACTORS[k]
+    hashes = windows[first_word]
     short = np.flatnonzero((counts > 0) & (counts < ngram))
     if len(short):
         hashes[shingle_offsets[short]] = _short_shingles(word_hashes, doc_offsets, short, counts)
@@ -225,8 +240,8 @@ class ShingledBatch:
 
 def shingle_batch(texts: pa.Array | pa.ChunkedArray, ngram: int) -> ShingledBatch:
     """Normalise, split and hash a batch of texts."""
-    words, doc_offsets = split_words(normalise(texts))
-    word_hashes = hash_words(words)
+    data, starts, doc_offsets = split_words(normalise(texts))
+    word_hashes = hash_words(data, starts)
     shingles, shingle_offsets = hash_shingles(word_hashes, doc_offsets, ngram)
     exact = exact_hashes(word_hashes, doc_offsets)
     return ShingledBatch(shingles, shingle_offsets, exact, np.diff(doc_offsets) > 0)
