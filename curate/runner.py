@@ -38,6 +38,7 @@ RECORDED_PACKAGES = (
     "datatrove",
     "datasketch",
     "numpy",
+    "scipy",
     "pydantic",
 )
 
