@@ -19,6 +19,7 @@ from curate.io.writer import ShardWriter
 from curate.recipe import OutputConfig, RecipeError, load_recipe, parse_recipe
 from curate.runner import Run
 from curate.schema import DOCUMENT_SCHEMA, make_batch
+from curate.stages import dedup
 from curate.stages.dedup import Dedup
 from curate.stats import RunStats
 
@@ -166,6 +167,19 @@ def test_resumes_after_a_crash(tmp_path: Path, lines: Any, items_done: int, on_c
     assert resumed_stats.to_dict() == clean_stats.to_dict()
     again = run_pass(tmp_path / "crash", DedupConfig())  # a finished pass re-records its stats
     assert again.to_dict() == clean_stats.to_dict()
+
+
+def test_same_result_in_small_pieces_and_on_empty_output(
+    tmp_path: Path, lines: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_corpus(tmp_path / "whole", lines)
+    run_pass(tmp_path / "whole", DedupConfig())
+    write_corpus(tmp_path / "pieces", lines)
+    monkeypatch.setattr(dedup, "MAX_BATCH_BYTES", 3000)
+    run_pass(tmp_path / "pieces", DedupConfig(batch_size=3))
+    assert _files(tmp_path / "pieces") == _files(tmp_path / "whole")
+    stats = run_pass(tmp_path / "empty", DedupConfig())
+    assert stats.totals()["docs_read"] == 0
 
 
 def test_components_and_keepers() -> None:

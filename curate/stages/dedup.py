@@ -50,6 +50,7 @@ ParallelMap = Callable[[Callable[[T], R], list[T]], Iterable[R]]
 EXACT_DUP = "exact_dup"
 NEAR_DUP = "near_dup"
 ROW_BITS = 32
+MAX_BATCH_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -81,9 +82,11 @@ class Dedup:
         start = time.perf_counter()
         work = out / "work" / "dedup"
         shards = _plan(out, work)
+        if not shards:
+            return
         result_file = work / "result.json"
         if not result_file.exists():
-            self._sign(shards, work)
+            self._sign(shards, out)
             _decide(shards, work, self.config)
         result = json.loads(result_file.read_text())
         self._rewrite(shards, out, work)
@@ -103,10 +106,11 @@ class Dedup:
     def _map(self, function: Callable[[T], R], items: list[T]) -> list[R]:
         return list((self.parallel_map or _serial_map)(function, items))
 
-    def _sign(self, shards: list[Shard], work: Path) -> None:
-        todo = [s for s in shards if not (work / "docs" / f"{s.name}.parquet").exists()]
+    def _sign(self, shards: list[Shard], out: Path) -> None:
+        docs = out / "work" / "dedup" / "docs"
+        todo = [s for s in shards if not (docs / f"{s.name}.parquet").exists()]
         log.info("dedup: signatures for %d of %d shards", len(todo), len(shards))
-        self._map(partial(sign_shard, work=work, config=self.config), todo)
+        self._map(partial(sign_shard, out=out, config=self.config), todo)
 
     def _rewrite(self, shards: list[Shard], out: Path, work: Path) -> None:
         decisions = pl.read_parquet(work / "decisions.parquet")
@@ -145,41 +149,61 @@ def _group_salt(group: str) -> np.uint64:
     return splitmix64(int.from_bytes(digest, "little"), 1)[0]
 
 
-def sign_shard(shard: Shard, work: Path, config: DedupConfig) -> int:
+def sign_shard(shard: Shard, out: Path, config: DedupConfig) -> int:
     """Hashes of one shard's documents: exact hashes and one LSH key per band."""
-    out = work.parent.parent
-    salt = _group_salt(config.group_of(shard.language))
-    hasher = MinHasher(config.num_permutations, config.seed)
+    work = out / "work" / "dedup"
     docs: list[pa.Table] = []
     bands: list[list[pa.Table]] = [[] for _ in range(config.bands)]
     row = 0
     parquet = pq.ParquetFile(out / shard.path)
     for batch in parquet.iter_batches(batch_size=config.batch_size, columns=["id", "text"]):
-        keys = (shard.number << ROW_BITS) + np.arange(row, row + batch.num_rows, dtype=np.int64)
-        row += batch.num_rows
-        shingled = shingle_batch(batch.column("text"), config.ngram_size)
-        exact = shingled.exact ^ salt
-        docs.append(
-            pa.table(
-                {
-                    "doc": keys,
-                    "id": batch.column("id"),
-                    "nbytes": pc.fill_null(pc.binary_length(batch.column("text")), 0),
-                    "exact_1": pa.array(exact[:, 0], mask=~shingled.has_words),
-                    "exact_2": pa.array(exact[:, 1], mask=~shingled.has_words),
-                }
-            )
-        )
-        if config.near:
-            signatures = hasher.signatures(shingled.shingles, shingled.shingle_offsets)
-            signed = np.diff(shingled.shingle_offsets) > 0
-            hashes = fmix64(band_hashes(signatures, config.bands, config.rows_per_band) ^ salt)
-            for band, values in enumerate(hashes):
-                bands[band].append(pa.table({"doc": keys[signed], "key": values[signed]}))
+        for piece in _bounded(batch):
+            keys = (shard.number << ROW_BITS) + np.arange(row, row + piece.num_rows, dtype=np.int64)
+            row += piece.num_rows
+            _sign_batch(piece, keys, config, config.group_of(shard.language), docs, bands)
     for band, parts in enumerate(bands if config.near else []):
         _write(work / "bands" / f"band={band:03d}" / f"{shard.name}.parquet", parts, _BAND)
     _write(work / "docs" / f"{shard.name}.parquet", docs, _DOCS)  # written last: the marker
     return row
+
+
+def _bounded(batch: pa.RecordBatch) -> list[pa.RecordBatch]:
+    """The batch cut so that no piece holds much more than MAX_BATCH_BYTES of text."""
+    sizes = pc.fill_null(pc.binary_length(batch.column("text")), 0).to_numpy(zero_copy_only=False)
+    piece_of = np.cumsum(sizes) // MAX_BATCH_BYTES
+    cuts = np.flatnonzero(np.diff(piece_of)) + 1
+    bounds = [0, *cuts.tolist(), batch.num_rows]
+    return [batch.slice(a, b - a) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+
+
+def _sign_batch(
+    batch: pa.RecordBatch,
+    keys: np.ndarray,
+    config: DedupConfig,
+    group: str,
+    docs: list[pa.Table],
+    bands: list[list[pa.Table]],
+) -> None:
+    salt = _group_salt(group)
+    text = batch.column("text")
+    shingled = shingle_batch(text, config.ngram_size)
+    exact = shingled.exact ^ salt
+    columns = {
+        "doc": keys,
+        "id": batch.column("id"),
+        "nbytes": pc.fill_null(pc.binary_length(text), 0),
+        "exact_1": pa.array(exact[:, 0], mask=~shingled.has_words),
+        "exact_2": pa.array(exact[:, 1], mask=~shingled.has_words),
+    }
+    docs.append(pa.table(columns))
+    if not config.near:
+        return
+    hasher = MinHasher(config.num_permutations, config.seed)
+    signatures = hasher.signatures(shingled.shingles, shingled.shingle_offsets)
+    signed = np.diff(shingled.shingle_offsets) > 0
+    hashes = fmix64(band_hashes(signatures, config.bands, config.rows_per_band) ^ salt)
+    for band, values in enumerate(hashes):
+        bands[band].append(pa.table({"doc": keys[signed], "key": values[signed]}))
 
 
 _DOCS = pa.schema(
