@@ -1,9 +1,10 @@
 """Vectorized normalisation, shingle hashing and MinHash signatures for a batch of texts.
 
-Every step works on whole arrays of the batch: pyarrow kernels normalise and split the texts,
-numpy hashes all words, all word n-grams and all permutations at once, and a segmented
-reduction (``np.minimum.reduceat``) takes each document's minimum. Python loops run over the
-n-gram width and over chunks of shingles, never per document or per shingle.
+Every step works on whole arrays of the batch: pyarrow kernels normalise the texts, numpy
+splits the normalised bytes into words and hashes all words, all word n-grams and all
+permutations at once, and a segmented reduction (``np.minimum.reduceat``) takes each
+document's minimum. Python loops run over the n-gram width and over cache-sized chunks of
+bytes or shingles, never per document, word or shingle.
 
 The hashes are curate's own arithmetic (constants from SplitMix64, polynomial word hashing,
 MurmurHash3's 64-bit finaliser) so signatures never change with a library version.
