@@ -207,8 +207,16 @@ def test_recipe_dedup_section(tmp_path: Path) -> None:
         parse_recipe({"name": "x", "dedup": {"minhash": 1}})
 
 
-def test_cli_run_same_bytes_for_one_and_two_workers(tmp_path: Path, lines: Any) -> None:
-    """The whole run (langid included), then dedup with 1 and with 2 worker processes."""
+def test_same_bytes_with_two_worker_processes(tmp_path: Path, lines: Any) -> None:
+    write_corpus(tmp_path / "one", lines)
+    run_pass(tmp_path / "one", DedupConfig())
+    write_corpus(tmp_path / "two", lines)
+    run_pass(tmp_path / "two", DedupConfig(), LocalEngine(2).map)
+    assert _files(tmp_path / "two") == _files(tmp_path / "one")
+
+
+def test_cli_run_accounts_for_every_document_and_resumes(tmp_path: Path, lines: Any) -> None:
+    """The whole run (langid included) with dedup on by default, then a resumed re-run."""
     inputs = []
     for unit, code in (("u1", "fr"), ("u2", "de"), ("u3", "fr")):
         path = tmp_path / f"{unit}.jsonl"
@@ -216,17 +224,17 @@ def test_cli_run_same_bytes_for_one_and_two_workers(tmp_path: Path, lines: Any) 
         path.write_text("".join(json.dumps(r) + "\n" for r in rows))
         inputs.append(path)
     recipe = parse_recipe({"name": "t", "languages": ["fra_Latn", "deu_Latn"]})
-    outputs = []
-    for workers in (1, 2):
-        out = tmp_path / f"out{workers}"
-        summary, _ = Run(recipe, inputs, out).execute(LocalEngine(workers))
-        assert summary["totals"]["docs_read"] == 27
-        assert summary["totals"]["docs_kept"] == 10
-        assert summary["totals"]["dropped"] == {"exact_dup": 17}
-        outputs.append(out)
-    assert _files(outputs[0]) == _files(outputs[1])
-    stats = [json.loads((out / "stats.json").read_text()) for out in outputs]
-    assert stats[0] == stats[1]
-    shutil.rmtree(outputs[1] / "work" / "dedup" / "rewritten")
-    summary, _ = Run(recipe, inputs, outputs[1]).execute(LocalEngine(1))  # resume: nothing to do
-    assert summary == stats[0]
+    out = tmp_path / "out"
+    summary, timing = Run(recipe, inputs, out).execute(LocalEngine(1))
+    assert summary["totals"] == {
+        "docs_read": 27,
+        "docs_kept": 10,
+        "docs_dropped": 17,
+        "dropped": {"exact_dup": 17},
+    }
+    assert "dedup" in timing and summary["dedup"]["exact"] == {"groups": 9, "removed": 17}
+    assert len(kept_ids(out)) == 10
+    shutil.rmtree(out / "work" / "dedup" / "rewritten")
+    again, _ = Run(recipe, inputs, out).execute(LocalEngine(1))  # resume: nothing left to do
+    assert again == summary
+    assert len(kept_ids(out)) == 10

@@ -11,8 +11,6 @@ from typing import Literal
 
 import numpy as np
 import polars as pl
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 KeepRule = Literal["first", "longest"]
 
@@ -38,6 +36,9 @@ class Components:
     def add(self, sources: np.ndarray, targets: np.ndarray) -> None:
         if len(sources) == 0:
             return
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+
         left = np.concatenate([self.members, sources.astype(np.int64)])
         right = np.concatenate([self.roots, targets.astype(np.int64)])
         nodes = np.unique(np.concatenate([left, right]))
