@@ -308,23 +308,23 @@ def make_corpus(out: Path, count: int, shard_docs: int = 50_000, seed: int = 0) 
     rng = random.Random(seed)
     corpus = sentences_by_language()
     languages = {"fr": "fra_Latn", "de": "deu_Latn", "pl": "pol_Latn", "fi": "fin_Latn"}
-    made: list[str] = []
+    made: dict[str, list[str]] = {code: [] for code in languages}  # earlier texts, to copy
     for shard, begin in enumerate(range(0, count, shard_docs)):
         size = min(shard_docs, count - begin)
         ids, texts, langs = [], [], []
         for i in range(size):
             code = list(languages)[(begin + i) % 4]
-            roll = rng.random()
-            if made and roll < 0.1:
-                text = rng.choice(made)
-            elif made and roll < 0.2:
-                words = rng.choice(made).split()
+            earlier, roll = made[code], rng.random()
+            if earlier and roll < 0.1:
+                text = rng.choice(earlier)
+            elif earlier and roll < 0.2:
+                words = rng.choice(earlier).split()
                 cut = rng.randrange(len(words))
                 text = " ".join(words[:cut] + rng.choice(corpus[code]).split() + words[cut:])
             else:
                 text = " ".join(rng.sample(corpus[code], 12))
-                if len(made) < 20_000:
-                    made.append(text)
+                if len(earlier) < 5_000:
+                    earlier.append(text)
             ids.append(f"doc-{begin + i}")
             texts.append(text)
             langs.append(languages[code])
