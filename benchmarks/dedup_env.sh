@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# An overlay venv for benchmarks/dedup.py's datatrove anchor: datatrove 0.10's MinHash hashes
+# An overlay venv for benchmarks/bench_dedup.py's datatrove anchor: datatrove 0.10's MinHash hashes
 # str with xxhash, which xxhash >= 4 refuses ("Strings must be encoded before hashing"), and its
 # word splitting needs spaCy. The overlay holds only xxhash<4 and spaCy; everything else comes
 # from the project venv, whose site-packages it puts on its path.

@@ -10,8 +10,9 @@ each leave files under ``OUT/work/dedup/`` so a crashed run resumes where it sto
    found band by band (one band in memory at a time), joined into connected components; one
    document kept per group or cluster (``keep`` rule), the others dropped with the kept id.
 4. Per shard: the shard rewritten atomically without its dropped documents, and the dropped
-   ones written to the audit ledger ``OUT/dropped/dedup/<language>/<shard>.parquet`` with the
-   kept document's id in ``detail``; a marker in ``rewritten/``.
+   ones written to the audit ledger ``OUT/dropped/dedup.<language>.<shard>.parquet`` (beside
+   the units' ledgers, same schema) with the kept document's id in ``detail``; a marker in
+   ``rewritten/``.
 
 A document's key is ``shard number << 32 | row``, so key order is corpus order and the outcome
 does not depend on how many workers computed the signatures.
@@ -377,8 +378,8 @@ def rewrite_shard(job: tuple[Shard, _Drops], out: Path, work: Path, output: Outp
     if pq.ParquetFile(path).metadata.num_rows == kept_rows:  # rewritten before a crash
         write_json(marker, {"shard": shard.path, "kept": kept_rows})
         return kept_rows
-    language_dir, file_name = Path(shard.path).parent.name, Path(shard.path).name
-    ledger_path = out / "dropped" / "dedup" / language_dir / file_name
+    language, file_name = Path(shard.path).parent.name, Path(shard.path).name
+    ledger_path = out / "dropped" / f"dedup.{language}.{file_name}"
     parquet = pq.ParquetFile(path)
     dropped = np.zeros(shard.rows, bool)
     dropped[drops.rows] = True

@@ -1,10 +1,10 @@
 """Benchmark and proof for issue 9: MinHash signatures, accuracy, precision/recall, scale.
 
-    python benchmarks/dedup.py all                 # everything below, tables printed
-    python benchmarks/dedup.py signatures          # docs/s and MB/s, one core, same documents
-    python benchmarks/dedup.py accuracy            # Jaccard estimates vs exact and datasketch
-    python benchmarks/dedup.py quality             # precision / recall on labelled pairs
-    python benchmarks/dedup.py scale --docs 100000 1000000   # end-to-end pass, peak RSS
+    python benchmarks/bench_dedup.py all                 # everything below, tables printed
+    python benchmarks/bench_dedup.py signatures          # docs/s and MB/s, one core, same documents
+    python benchmarks/bench_dedup.py accuracy            # Jaccard estimates vs exact and datasketch
+    python benchmarks/bench_dedup.py quality             # precision / recall on labelled pairs
+    python benchmarks/bench_dedup.py scale --docs 100000 1000000   # end-to-end pass, peak RSS
 
 Every measurement runs in its own process pinned to one core; times are that process's CPU
 seconds (``time.process_time``), since the machine is shared and wall time swings with load
@@ -403,7 +403,12 @@ def main() -> None:
         _scale_process(Path(sys.argv[2]))
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("what", choices=["all", "signatures", "accuracy", "quality", "scale"])
+    parser.add_argument(
+        "what",
+        nargs="?",
+        default="all",
+        choices=["all", "signatures", "accuracy", "quality", "scale"],
+    )
     parser.add_argument("--signature-docs", type=int, default=3000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--docs", type=int, nargs="+", default=[100_000, 1_000_000])
