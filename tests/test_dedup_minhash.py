@@ -70,6 +70,19 @@ def test_partial_nfc_equals_full_nfc_on_real_text(sentences: dict[str, list[str]
     assert to_nfc(texts).equals(pc.utf8_normalize(texts, "NFC"))
 
 
+def test_fold_equals_the_regex_definition_on_real_text(sentences: dict[str, list[str]]) -> None:
+    """Numbers (\\p{N}+) to 0; punctuation, symbols, separators, controls to spaces."""
+    lines = [line for lines in sentences.values() for line in lines]
+    lines += ["Price: 1.234,56 € — ٣٤٥ and ²³ «quoted» ‘x’ ok\u200b\u00a0x\tz\n", "x\U0001f600y"]
+    lines += ["gsoc-2018", "0.091 GB/s", "R23 miljoen, 150 000km", "\x00\x7f€"]
+    texts = pa.array(lines, pa.large_string())
+    lowered = pc.utf8_lower(to_nfc(texts))
+    numbers = pc.replace_substring_regex(lowered, r"\p{N}+", "0")
+    expected = pc.replace_substring_regex(numbers, r"[\p{P}\p{S}\p{Z}\p{C}\s]+", " ")
+    ours = normalise(texts).to_pylist()
+    assert [t.split() for t in ours] == [t.split() for t in expected.to_pylist()]
+
+
 def test_shingle_counts_short_and_empty_documents() -> None:
     batch = shingle_batch(pa.array(["a b c d e f g", "a b", "", "!!! ...", None]), 5)
     assert np.diff(batch.shingle_offsets).tolist() == [3, 1, 0, 0, 0]

@@ -1,10 +1,11 @@
 """Vectorized normalisation, shingle hashing and MinHash signatures for a batch of texts.
 
-Every step works on whole arrays of the batch: pyarrow kernels normalise the texts, numpy
-splits the normalised bytes into words and hashes all words, all word n-grams and all
-permutations at once, and a segmented reduction (``np.minimum.reduceat``) takes each
-document's minimum. Python loops run over the n-gram width and over cache-sized chunks of
-bytes or shingles, never per document, word or shingle.
+Every step works on whole arrays of the batch: pyarrow kernels apply NFC and lowercase; numpy
+folds numbers, punctuation and spaces in the UTF-8 bytes (decoding all characters at once),
+splits the bytes into words, hashes all words, all word n-grams and all permutations at once,
+and takes each document's minimum with a segmented reduction (``np.minimum.reduceat``).
+Python loops run over the n-gram width, character widths and cache-sized chunks of bytes or
+shingles, never per document, word or shingle.
 
 The hashes are curate's own arithmetic (constants from SplitMix64, polynomial word hashing,
 MurmurHash3's 64-bit finaliser) so signatures never change with a library version.
@@ -27,13 +28,8 @@ MASK64 = (1 << 64) - 1
 EMPTY = np.uint32(0xFFFFFFFF)
 _GOLDEN = 0x9E3779B97F4A7C15
 _HASH_SEED = 0x6375726174652D31  # fixed: shingle hashes must not depend on the recipe seed
-_DIGITS = r"\p{N}+"
-_FOLDED_NOT_SPACE = (
-    r"[\p{P}\p{S}\p{C}\x{00A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]"
-)
-# Runs of folded characters other than ASCII spaces, which already separate words: matching
-# fewer places makes the replacement several times faster.
-_FOLD_RUNS = f"{_FOLDED_NOT_SPACE}+"
+_KEEP, _FOLD, _NUMBER = 0, 1, 2
+_CLASS_OF_CATEGORY = {"N": _NUMBER, "P": _FOLD, "S": _FOLD, "Z": _FOLD, "C": _FOLD}
 _POSITIONS = 128
 _CHUNK_SHINGLES = 8192
 _CHUNK_BYTES = 1 << 18
@@ -58,27 +54,39 @@ def fmix64(x: np.ndarray) -> np.ndarray:
 
 
 _SPACE = 0x20
+_FILLER = 0xFF
+_ASCII_CLASSES = np.array(  # by byte; bytes >= 0x80 are parts of multi-byte characters
+    [_CLASS_OF_CATEGORY.get(unicodedata.category(chr(c))[0], _KEEP) for c in range(128)]
+    + [_KEEP] * 128,
+    np.uint8,
+)
 _TABLES = splitmix64(_HASH_SEED, 256 * _POSITIONS + 64 + 3)
 _BYTE_AT_POSITION = _TABLES[: 256 * _POSITIONS].copy()
 _BYTE_AT_POSITION[_SPACE::256] = 0  # spaces between words add nothing to a word's hash
+_BYTE_AT_POSITION[_FILLER::256] = 0
 _NGRAM_FACTORS = _TABLES[256 * _POSITIONS : 256 * _POSITIONS + 64] | U64(1)
 _EXACT_LANE_1, _EXACT_LANE_2, _COUNT_FACTOR = (_TABLES[-3:] | U64(1)).tolist()
 
 
 @lru_cache(maxsize=1)
-def _nfc_sensitive() -> str:
-    """A regex class of the characters NFC may change: marks, Hangul jamo, unstable singletons.
+def _unicode_tables() -> tuple[str, np.ndarray]:
+    """A regex class of the characters NFC may change, and each code point's fold class.
 
-    Text without any of them is already in NFC, so only the few documents with one pay for it.
+    NFC may change marks, Hangul jamo and unstable singletons; text without any of them is
+    already in NFC, so only the few documents with one pay for it. Fold classes: numbers
+    (``\\p{N}``) become ``0``, punctuation, symbols, separators and controls a space.
     """
     ranges: list[list[int]] = []
+    classes = np.zeros(0x110000, np.uint8)
     for code in range(0x110000):
-        char = chr(code)
         if 0xD800 <= code <= 0xDFFF:
             continue
+        char = chr(code)
+        category = unicodedata.category(char)
+        classes[code] = _CLASS_OF_CATEGORY.get(category[0], _KEEP)
         if (
             unicodedata.combining(char)
-            or unicodedata.category(char).startswith("M")
+            or category.startswith("M")
             or 0x1100 <= code <= 0x11FF
             or unicodedata.normalize("NFC", char) != char
         ):
@@ -87,12 +95,12 @@ def _nfc_sensitive() -> str:
             else:
                 ranges.append([code, code])
     parts = (f"\\x{{{a:x}}}" if a == b else f"\\x{{{a:x}}}-\\x{{{b:x}}}" for a, b in ranges)
-    return "[" + "".join(parts) + "]"
+    return "[" + "".join(parts) + "]", classes
 
 
 def to_nfc(texts: pa.Array) -> pa.Array:
     """Unicode NFC, applied only to the texts that contain a character NFC may change."""
-    sensitive = pc.match_substring_regex(texts, _nfc_sensitive())
+    sensitive = pc.match_substring_regex(texts, _unicode_tables()[0])
     if not pc.any(sensitive).as_py():
         return texts
     changed = pc.utf8_normalize(texts.filter(sensitive), "NFC")
@@ -100,14 +108,73 @@ def to_nfc(texts: pa.Array) -> pa.Array:
 
 
 def normalise(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """NFC, lowercase, digit runs to ``0``, punctuation, symbols, controls and whitespace to
-    ASCII spaces: the words of the result are its runs of non-space characters."""
+    """NFC, lowercase, number runs to ``0``, punctuation, symbols, controls and whitespace to
+    spaces: the words of the result are its runs of non-space characters (for reading; the
+    hashing works on :func:`normalised_bytes`)."""
+    offsets, data = normalised_bytes(texts)
+    kept = data != _FILLER
+    counts = np.concatenate([[0], np.cumsum(kept)])
+    return pa.LargeStringArray.from_buffers(
+        len(offsets) - 1, pa.py_buffer(counts[offsets]), pa.py_buffer(data[kept])
+    )
+
+
+def normalised_bytes(texts: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """Each text's byte offsets and the normalised UTF-8 bytes of the batch.
+
+    NFC and lowercasing are pyarrow kernels; folding is one numpy pass that keeps every byte
+    in place: a folded character becomes as many spaces as it has bytes, a run of number
+    characters becomes ``0`` and filler bytes (0xFF, never part of UTF-8) that words skip.
+    """
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
     texts = pc.fill_null(texts.cast(pa.large_string()), "")
-    texts = pc.utf8_lower(to_nfc(texts))
-    texts = pc.replace_substring_regex(texts, _DIGITS, "0")
-    return pc.replace_substring_regex(texts, _FOLD_RUNS, " ")
+    offsets, data = _offsets_and_bytes(pc.utf8_lower(to_nfc(texts)))
+    return offsets, fold(data, offsets)
+
+
+def fold(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """UTF-8 bytes with numbers, punctuation, symbols, separators and controls folded.
+
+    ``offsets`` are the texts' byte offsets: a number run never spans two texts. Malformed
+    UTF-8 is read leniently, never refused.
+    """
+    per_byte = _ASCII_CLASSES[data]  # continuation bytes: class of their lead, set below
+    leads = np.flatnonzero(data >= 0xC0)
+    if len(leads):
+        _classify_multibyte(data, leads, per_byte)
+    number = per_byte == _NUMBER
+    run_start = number.copy()
+    run_start[1:] &= ~number[:-1]
+    firsts = offsets[:-1][np.diff(offsets) > 0]
+    run_start[firsts] = number[firsts]
+    result = np.where(per_byte == _FOLD, np.uint8(_SPACE), data)
+    result[number] = _FILLER
+    result[run_start] = ord("0")
+    return result
+
+
+def _classify_multibyte(data: np.ndarray, leads: np.ndarray, per_byte: np.ndarray) -> None:
+    """Sets the class of every byte of the multi-byte characters starting at ``leads``.
+
+    Characters are decoded by width (2, 3, 4 bytes); only the ones whose class is not "keep"
+    are written back.
+    """
+    classes = _unicode_tables()[1]
+    padded = np.concatenate([data, np.zeros(3, np.uint8)])  # a cut-off last character
+    first = data[leads]
+    for width, low, high in ((2, 0xC0, 0xE0), (3, 0xE0, 0xF0), (4, 0xF0, 0x100)):
+        starts = leads[(first >= low) & (first < high)]
+        if len(starts) == 0:
+            continue
+        code = padded[starts].astype(np.int32) & (0x7F >> width)
+        for k in range(1, width):
+            code <<= 6
+            code |= padded[starts + k] & 0x3F
+        found = classes[np.minimum(code, 0x10FFFF)]
+        marked = np.flatnonzero(found != _KEEP)
+        for k in range(width):
+            per_byte[np.minimum(starts[marked] + k, len(data) - 1)] = found[marked]
 
 
 def _offsets_and_bytes(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -121,20 +188,19 @@ def _offsets_and_bytes(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return offsets - offsets[0], data[offsets[0] : offsets[-1]]
 
 
-def split_words(normalised: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The batch's UTF-8 bytes, the byte offset where each word starts, each doc's word offsets.
+def split_words(byte_offsets: np.ndarray, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The byte offset where each word starts, and each document's word offsets.
 
     Words are the runs of bytes other than the ASCII space; a document's first byte starts a
     word unless it is a space.
     """
-    byte_offsets, data = _offsets_and_bytes(normalised)
     is_space = data == _SPACE
     begins = ~is_space
     begins[1:] &= is_space[:-1]
     firsts = byte_offsets[:-1][np.diff(byte_offsets) > 0]
     begins[firsts] = ~is_space[firsts]
     starts = np.flatnonzero(begins)
-    return data, starts, np.searchsorted(starts, byte_offsets)
+    return starts, np.searchsorted(starts, byte_offsets)
 
 
 def hash_words(data: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -157,11 +223,14 @@ def hash_words(data: np.ndarray, starts: np.ndarray) -> np.ndarray:
 
 
 def _word_sums(data: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Sums of the (position, byte) values of each word; ``starts[0]`` is 0."""
-    step = np.ones(len(data), np.int32)  # the running position restarts at 0 on each word
-    step[starts] = 1 - np.diff(starts, prepend=0)
-    step[0] = 0
-    position = np.cumsum(step, dtype=np.int32)
+    """Sums of the (position, byte) values of each word; ``starts[0]`` is 0.
+
+    Filler bytes take no position and add nothing, so ``0`` + fillers hashes as ``0``.
+    """
+    counted = np.cumsum(data != _FILLER, dtype=np.int32)
+    restart = np.zeros(len(data), np.int32)  # positions restart at 0 on each word
+    restart[starts] = np.diff(counted[starts], prepend=0)
+    position = counted - np.cumsum(restart, dtype=np.int32)
     position &= _POSITIONS - 1
     position <<= 8
     position |= data
@@ -241,7 +310,8 @@ class ShingledBatch:
 
 def shingle_batch(texts: pa.Array | pa.ChunkedArray, ngram: int) -> ShingledBatch:
     """Normalise, split and hash a batch of texts."""
-    data, starts, doc_offsets = split_words(normalise(texts))
+    byte_offsets, data = normalised_bytes(texts)
+    starts, doc_offsets = split_words(byte_offsets, data)
     word_hashes = hash_words(data, starts)
     shingles, shingle_offsets = hash_shingles(word_hashes, doc_offsets, ngram)
     exact = exact_hashes(word_hashes, doc_offsets)
