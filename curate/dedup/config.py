@@ -10,6 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 class DedupConfig(BaseModel):
     """Exact and MinHash near-duplicate removal over the whole output.
 
+    Both work on normalised text (NFC, lowercase, numbers to ``0``, punctuation and spaces
+    folded): ``exact`` drops documents with the same normalised words (``exact_dup``), ``near``
+    those whose word ``ngram_size``-grams MinHash-LSH (``bands`` x ``rows_per_band``) puts in
+    one cluster (``near_dup``).
+
     ``scope``: ``language`` deduplicates each language on its own; ``all`` deduplicates across
     every language; a list of languages deduplicates those together (each other language on its
     own). ``keep`` picks the one document kept per cluster: ``first`` in corpus order (language,
