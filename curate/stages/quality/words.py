@@ -66,9 +66,20 @@ class Tokenizer:
         if self._nlp is None or len(self._nlp.vocab.strings) > MAX_INTERNED_STRINGS:
             import spacy
 
-            self._nlp = spacy.blank(self.code)
+            try:
+                self._nlp = spacy.blank(self.code)
+            except ImportError as error:  # e.g. Japanese needs SudachiPy
+                log.warning("spaCy '%s' unavailable (%s); using '%s'", self.code, error, FALLBACK_TOKENIZER)
+                self.code = FALLBACK_TOKENIZER
+                self._nlp = spacy.blank(self.code)
             self._sentencizer = self._nlp.add_pipe("sentencizer")
         return self._nlp
+
+    @property
+    def spacy_language(self) -> str:
+        """The spaCy language in use: the one asked for, or the fallback if it cannot load."""
+        self._load()
+        return self.code
 
     def words(self, text: str) -> list[str]:
         """Tokens with whitespace tokens removed, as datatrove's ``split_into_words``."""
