@@ -12,6 +12,9 @@ from curate.schema import DOCUMENT_SCHEMA
 from curate.stages.base import Stage
 from curate.stages.extract import Extract
 from curate.stages.langid import LanguageId
+from curate.stages.quality.optout import OptOut
+from curate.stages.quality.text_filters import build_text_filters
+from curate.stages.quality.url import UrlFilter
 from curate.stats import RunStats
 
 READ_STAGE = "read"
@@ -31,7 +34,17 @@ class CorpusPass(Protocol):
 
 def build_stages(recipe: Recipe) -> list[Stage]:
     """The per-batch stages, in order."""
-    return [Extract(recipe.extract), LanguageId(recipe.langid, recipe.languages)]
+    filters = recipe.filters
+    # Opt-out needs the HTML, and URL checks are cheap: both run before extraction.
+    before_extract: list[Stage] = [OptOut(filters.opt_out)] if filters.opt_out.enabled else []
+    if filters.url.enabled and filters.url.blocklists:
+        before_extract.append(UrlFilter(filters.url))
+    return [
+        *before_extract,
+        Extract(recipe.extract),
+        LanguageId(recipe.langid, recipe.languages),
+        *build_text_filters(filters),
+    ]
 
 
 def build_corpus_passes(recipe: Recipe) -> list[CorpusPass]:

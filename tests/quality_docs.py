@@ -70,6 +70,7 @@ def real_documents(
 ) -> tuple[tuple[str, str], ...]:
     """(language, text) pairs: extracted web pages first, then prose documents."""
     web = _web_batch(shared, pages)
-    docs = list(zip(web.column("language").to_pylist(), web.column("text").to_pylist()))
+    languages, texts = web.column("language").to_pylist(), web.column("text").to_pylist()
+    docs = list(zip(languages, texts, strict=True))
     docs += [(r["language"], r["text"]) for r in _prose_rows(shared, prose_per_language)]
     return tuple((lang, text) for lang, text in docs if text)

@@ -97,7 +97,8 @@ def curate_decisions(family: str, kwargs: dict, docs: list[tuple[str, str]]):
         [{"id": str(i), "text": t, "language": lang} for i, (lang, t) in enumerate(docs)]
     )
     out = stage(batch)
-    return list(zip(out.column("drop_reason").to_pylist(), out.column("text").to_pylist()))
+    reasons, texts = out.column("drop_reason").to_pylist(), out.column("text").to_pylist()
+    return list(zip(reasons, texts, strict=True))
 
 
 def fineweb2_kwargs(shared: Path, language: str) -> dict[str, dict] | None:

@@ -8,9 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from curate.recipe import ReadConfig
+from curate.schema import metadata_json
 from curate.stats import RunStats
 
 log = logging.getLogger(__name__)
+# HTTP response headers kept in ``metadata.http_headers``: the opt-out filter reads them.
+HTTP_HEADERS_KEY = "http_headers"
+KEPT_HTTP_HEADERS = ("tdm-reservation", "x-robots-tag")
 BINARY_SIGNATURES = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b")
 
 
@@ -49,6 +53,10 @@ def _rejection(record: Any, body: bytes, config: ReadConfig) -> str | None:
     return None
 
 
+def _http_header(record: Any, name: str) -> str | None:
+    return record.http_headers.get(name) if record.http_headers else None
+
+
 def _record_row(record: Any, path: Path, config: ReadConfig) -> dict[str, Any]:
     body = record.reader.read(config.max_document_bytes + 1)
     row: dict[str, Any] = {
@@ -57,6 +65,9 @@ def _record_row(record: Any, path: Path, config: ReadConfig) -> dict[str, Any]:
         "date": record.headers.get("WARC-Date"),
         "source": path.name,
     }
+    headers = {h: v for h in KEPT_HTTP_HEADERS if (v := _http_header(record, h))}
+    if headers:
+        row["metadata"] = metadata_json({HTTP_HEADERS_KEY: headers})
     reason = _rejection(record, body, config)
     if reason is not None:
         row["drop_reason"] = reason

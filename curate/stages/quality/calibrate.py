@@ -130,9 +130,7 @@ class Calibration:
         return block
 
 
-def calibrate(
-    texts: list[str], ctx: DocumentContext, low: float, high: float
-) -> Calibration:
+def calibrate(texts: list[str], ctx: DocumentContext, low: float, high: float) -> Calibration:
     measured = [measure_document(text, ctx) for text in texts]
     if not measured:
         raise ValueError("the sample holds no documents with text")

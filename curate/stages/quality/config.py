@@ -33,7 +33,14 @@ class GopherRepetitionConfig(_Section):
     dup_line_char_frac: Fraction = Field(0.2, ge=0)
     dup_para_char_frac: Fraction = Field(0.2, ge=0)
     top_n_grams: NGramThresholds = [(2, 0.2), (3, 0.18), (4, 0.16)]
-    dup_n_grams: NGramThresholds = [(5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10, 0.1)]
+    dup_n_grams: NGramThresholds = [
+        (5, 0.15),
+        (6, 0.14),
+        (7, 0.13),
+        (8, 0.12),
+        (9, 0.11),
+        (10, 0.1),
+    ]
 
     @field_validator("top_n_grams", "dup_n_grams")
     @classmethod
@@ -153,7 +160,7 @@ class FiltersConfig(LanguageFilters):
 
     @field_serializer("per_language")
     def _only_overrides(self, value: dict[str, LanguageFilters]) -> dict[str, object]:
-        return {lang: cfg.model_dump(mode="json", exclude_unset=True) for lang, cfg in value.items()}
+        return {lang: o.model_dump(mode="json", exclude_unset=True) for lang, o in value.items()}
 
     def for_language(self, language: str | None) -> LanguageFilters:
         """The text filters in force for ``language``: defaults with its overrides applied."""
@@ -174,7 +181,5 @@ def _apply_overrides(base: BaseModel, override: BaseModel) -> BaseModel:
     for name in override.model_fields_set:
         value = getattr(override, name)
         current = getattr(base, name)
-        update[name] = (
-            _apply_overrides(current, value) if isinstance(value, _Section) else value
-        )
+        update[name] = _apply_overrides(current, value) if isinstance(value, _Section) else value
     return base.model_copy(update=update)

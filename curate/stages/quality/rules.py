@@ -341,15 +341,12 @@ def check_fineweb_quality(text: str, cfg: FineWebQualityConfig, words: Words) ->
         ratio = duplicates(lines)[1] / (len(text) - text.count("\n"))
         if ratio > cfg.char_duplicates_ratio:
             return "fineweb_char_dup_ratio"
-    if cfg.new_line_ratio is not None:
-        if text.count("\n") / max(len(words()), 1) > cfg.new_line_ratio:
-            return "fineweb_list_ratio"
+    if _over(text.count("\n") / max(len(words()), 1), cfg.new_line_ratio):
+        return "fineweb_list_ratio"
     return None
 
 
-def measure_fineweb_quality(
-    text: str, cfg: FineWebQualityConfig, words: Words
-) -> dict[str, float]:
+def measure_fineweb_quality(text: str, cfg: FineWebQualityConfig, words: Words) -> dict[str, float]:
     lines = _fineweb_lines(text) or [""]
     stop = _stop_chars(cfg)
     chars = max(len(text) - text.count("\n"), 1)

@@ -69,7 +69,7 @@ class Tokenizer:
             try:
                 self._nlp = spacy.blank(self.code)
             except ImportError as error:  # e.g. Japanese needs SudachiPy
-                log.warning("spaCy '%s' unavailable (%s); using '%s'", self.code, error, FALLBACK_TOKENIZER)
+                log.warning("spaCy '%s' unavailable (%s): using 'xx'", self.code, error)
                 self.code = FALLBACK_TOKENIZER
                 self._nlp = spacy.blank(self.code)
             self._sentencizer = self._nlp.add_pipe("sentencizer")
