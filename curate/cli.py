@@ -74,6 +74,40 @@ def inspect(output: Annotated[Path, typer.Argument(help="A run's output director
         raise fail(str(error)) from None
 
 
+@app.command("eval-langid")
+def eval_langid(
+    data: Annotated[Path, typer.Option(help="Directory of labelled <code>.txt files")],
+    model: Annotated[str | None, typer.Option(help="Registered langid model")] = None,
+    recipe: Annotated[Path | None, typer.Option(help="Take langid settings from a recipe")] = None,
+    decision: Annotated[str | None, typer.Option(help="evidence (curate) or top1 (raw)")] = None,
+    languages: Annotated[str | None, typer.Option(help="Comma-separated codes to score")] = None,
+    pages: Annotated[int, typer.Option(help="Join N lines into one text (0: sentences)")] = 0,
+    split: Annotated[str, typer.Option(help="all, dev (first half) or test")] = "all",
+) -> None:
+    """Per-language precision, recall, F1 and confusions of language ID on labelled text."""
+    from curate.langid import ModelNotFound
+    from curate.langid_eval import as_table, evaluate, load_labelled
+    from curate.pipeline import langid_config
+    from curate.recipe import LangIdConfig
+
+    try:
+        config = langid_config(load_recipe(recipe)) if recipe else LangIdConfig(min_score=0.0)
+        overrides = {"model": model, "decision": decision}
+        config = config.model_copy(update={k: v for k, v in overrides.items() if v})
+        config = LangIdConfig.model_validate(config.model_dump())
+        if split not in ("all", "dev", "test"):
+            raise RecipeError(f"--split must be all, dev or test, not {split!r}")
+        labelled = load_labelled(data, pages, split)  # type: ignore[arg-type]
+        chosen = languages.split(",") if languages else None
+        report = evaluate(config, labelled, chosen)
+    except (RecipeError, ModelNotFound, FileNotFoundError, ValueError) as error:
+        raise fail(str(error)) from None
+    title = f"{config.model} ({config.decision}) on {data}" + (
+        f", pages of {pages}" if pages else ""
+    )
+    typer.echo("\n".join(as_table(report, title)))
+
+
 def main() -> None:
     app(prog_name="curate")
 

@@ -7,7 +7,7 @@ from typing import Protocol
 
 import pyarrow as pa
 
-from curate.recipe import Recipe
+from curate.recipe import LangIdConfig, Recipe
 from curate.schema import DOCUMENT_SCHEMA
 from curate.stages.base import Stage
 from curate.stages.extract import Extract
@@ -15,6 +15,7 @@ from curate.stages.langid import LanguageId
 from curate.stages.quality.optout import OptOut
 from curate.stages.quality.text_filters import build_text_filters
 from curate.stages.quality.url import UrlFilter
+from curate.stages.route import per_language_stages
 from curate.stats import RunStats
 
 READ_STAGE = "read"
@@ -34,17 +35,51 @@ class CorpusPass(Protocol):
 
 def build_stages(recipe: Recipe) -> list[Stage]:
     """The per-batch stages, in order."""
-    filters = recipe.filters
-    # Opt-out needs the HTML, and URL checks are cheap: both run before extraction.
-    before_extract: list[Stage] = [OptOut(filters.opt_out)] if filters.opt_out.enabled else []
-    if filters.url.enabled and filters.url.blocklists:
-        before_extract.append(UrlFilter(filters.url))
+    if recipe.route:
+        return _routed_stages(recipe)
     return [
-        *before_extract,
+        *_before_extract(recipe),
         Extract(recipe.extract),
         LanguageId(recipe.langid, recipe.languages),
-        *build_text_filters(filters),
+        *_after_langid(recipe),
     ]
+
+
+def _before_extract(recipe: Recipe) -> list[Stage]:
+    """Opt-out needs the HTML, and URL checks are cheap: both run before extraction."""
+    filters = recipe.filters
+    stages: list[Stage] = [OptOut(filters.opt_out)] if filters.opt_out.enabled else []
+    if filters.url.enabled and filters.url.blocklists:
+        stages.append(UrlFilter(filters.url))
+    return stages
+
+
+def _after_langid(recipe: Recipe) -> list[Stage]:
+    """The stages that depend on the document's language."""
+    return list(build_text_filters(recipe.filters))
+
+
+def langid_config(recipe: Recipe) -> LangIdConfig:
+    """The langid settings a run of ``recipe`` uses (per-language thresholds when routed)."""
+    return next(s.config for s in build_stages(recipe) if isinstance(s, LanguageId))
+
+
+def _routed_stages(recipe: Recipe) -> list[Stage]:
+    """One pass: one langid with each language's threshold, then each language's own stages."""
+    thresholds: dict[str, float] = {}
+    downstream: dict[str, list[Stage]] = {}
+    for sub in recipe.route.values():
+        own = _after_langid(sub)
+        for code in sub.languages:
+            thresholds[code] = sub.langid.min_score_per_language.get(code, sub.langid.min_score)
+            downstream[code] = own
+    langid = recipe.langid.model_copy(update={"min_score_per_language": thresholds})
+    stages = [
+        *_before_extract(recipe),
+        Extract(recipe.extract),
+        LanguageId(langid, recipe.languages),
+    ]
+    return stages + per_language_stages(downstream)
 
 
 def build_corpus_passes(recipe: Recipe) -> list[CorpusPass]:

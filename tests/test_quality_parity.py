@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 import yaml
-from quality_docs import real_documents
 
 from curate.schema import make_batch
 from curate.stages.quality.config import FiltersConfig
 from curate.stages.quality.rules import GOPHER_STOP_WORDS
 from curate.stages.quality.text_filters import TEXT_FILTER_STAGES, document_context
 from curate.stages.quality.words import FALLBACK_TOKENIZER, spacy_code, tokenizer
+from tests.quality_docs import real_documents
 
 RENAMED_REASONS = {
     "gopher_below_avg_threshold": "gopher_short_words",
