@@ -66,7 +66,7 @@ class TextFilter:
         raise NotImplementedError
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        if batch.num_rows == 0:
+        if batch.num_rows == 0 or not self.config.enabled_anywhere(self.family):
             return batch
         texts = batch.column("text").to_pylist()
         reasons: list[str | None] = []
@@ -128,5 +128,9 @@ TEXT_FILTER_STAGES: tuple[type[TextFilter], ...] = (
 
 
 def build_text_filters(config: FiltersConfig) -> list[TextFilter]:
-    """The enabled families in datatrove's FineWeb order (C4 may rewrite text for the last)."""
-    return [stage(config) for stage in TEXT_FILTER_STAGES if config.enabled_anywhere(stage.family)]
+    """All four families, in datatrove's FineWeb order (C4 may rewrite text for the last).
+
+    A family a recipe disables still has its (pass-through) stage, so every recipe has the same
+    stage order and a routed many-language run applies each language's filters in that order.
+    """
+    return [stage(config) for stage in TEXT_FILTER_STAGES]
