@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from curate.quality_calibrate import dump_recipe_yaml
 from curate.stages.quality.calibrate import fineweb2_values
 from curate.stages.quality.rules import GOPHER_STOP_WORDS
 
@@ -29,23 +30,11 @@ ENGLISH = {
 }
 
 
-class _Dumper(yaml.SafeDumper):
-    """Mappings in block style, lists (stop words, n-gram pairs) in flow style."""
-
-
-_Dumper.add_representer(
-    dict, lambda d, v: d.represent_mapping("tag:yaml.org,2002:map", v, flow_style=False)
-)
-_Dumper.add_representer(
-    list, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True)
-)
 _C4_OFF = "c4_quality:\n    enabled: false  # FineWeb-2 applies no C4 rules\n"
 
 
 def _dump(block: dict) -> str:
-    text = yaml.dump(
-        {"filters": block}, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=96
-    )
+    text = dump_recipe_yaml({"filters": block})
     return text.replace("c4_quality:\n    enabled: false\n", _C4_OFF)
 
 

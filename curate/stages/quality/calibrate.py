@@ -17,6 +17,7 @@ from typing import Any, Literal
 import numpy as np
 
 from curate.stages.quality import rules
+from curate.stages.quality.config import TEXT_FILTERS, FiltersConfig
 from curate.stages.quality.text_filters import DocumentContext
 
 DISTRIBUTION_QUANTILES = (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
@@ -115,6 +116,7 @@ class Calibration:
     high: float
     distributions: dict[str, np.ndarray]
     thresholds: list[tuple[Threshold, Any, float | int]] = field(default_factory=list)
+    disabled_families: frozenset[str] = frozenset()
 
     def overrides(self) -> dict[str, dict[str, Any]]:
         """Calibrated values as a ``filters.per_language.<language>`` recipe block."""
@@ -122,6 +124,8 @@ class Calibration:
         for threshold, current, value in self.thresholds:
             if current is None or (isinstance(value, float) and math.isnan(value)):
                 continue  # a rule the recipe disables stays disabled
+            if threshold.family in self.disabled_families:
+                continue
             section = block.setdefault(threshold.family, {})
             if threshold.ngram is None:
                 section[threshold.key] = value
@@ -139,6 +143,9 @@ def calibrate(texts: list[str], ctx: DocumentContext, low: float, high: float) -
         name: np.array([m.get(name, np.nan) for m in measured], dtype=float) for name in names
     }
     result = Calibration(ctx.language or "und", len(measured), low, high, distributions)
+    result.disabled_families = frozenset(
+        family for family in TEXT_FILTERS if not getattr(ctx.settings, family).enabled
+    )
     for threshold in thresholds_for(ctx):
         quantile = low if threshold.side == "min" else high
         values = [_quantile(distributions[s], quantile) for s in threshold.statistics]
@@ -187,7 +194,11 @@ def fineweb2_values(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def reference_value(reference: dict[str, dict[str, Any]], threshold: Threshold) -> Any:
-    value = reference.get(threshold.family, {}).get(threshold.key)
-    if threshold.ngram is not None and value is not None:
-        return dict((n, v) for n, v in value).get(threshold.ngram)
+    """The value a reference config (sections as from :func:`fineweb2_values`) puts in force."""
+    settings = FiltersConfig.model_validate(reference).for_language(None)
+    if not getattr(settings, threshold.family).enabled:
+        return None
+    value = getattr(getattr(settings, threshold.family), threshold.key)
+    if threshold.ngram is not None:
+        return dict(value).get(threshold.ngram)
     return value
