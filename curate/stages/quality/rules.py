@@ -44,25 +44,44 @@ def duplicates(items: list[str]) -> tuple[int, int]:
     return count, chars
 
 
-def top_ngram_chars(words: list[str], n: int) -> int:
+class NGrams:
+    """A document's words joined once, so every n-gram is a slice of one string."""
+
+    def __init__(self, words: list[str]) -> None:
+        self.count = len(words)
+        self.concatenated = "".join(words)
+        # Word i starts at starts[i] in the concatenation, and at starts[i] + i when joined
+        # with spaces.
+        self.starts = list(accumulate((len(w) for w in words), initial=0))
+        self._spaced: str | None = None
+        self._words = words
+
+    @property
+    def spaced(self) -> str:
+        if self._spaced is None:
+            self._spaced = " ".join(self._words)
+        return self._spaced
+
+
+def top_ngram_chars(grams: NGrams, n: int) -> int:
     """Characters covered by the most frequent word n-gram (words joined by spaces)."""
-    joined = " ".join(words)
-    starts = list(accumulate((len(w) + 1 for w in words), initial=0))
-    grams = Counter([joined[starts[i] : starts[i + n] - 1] for i in range(len(words) - n + 1)])
-    gram, count = max(grams.items(), key=lambda item: item[1])  # first of the most frequent
+    spaced, starts = grams.spaced, grams.starts
+    counts = Counter(
+        [spaced[starts[i] + i : starts[i + n] + i + n - 1] for i in range(grams.count - n + 1)]
+    )
+    gram, count = max(counts.items(), key=lambda item: item[1])  # first of the most frequent
     return len(gram) * count
 
 
-def duplicated_ngram_chars(words: list[str], n: int) -> int:
+def duplicated_ngram_chars(grams: NGrams, n: int) -> int:
     """Characters in n-grams seen before, scanning greedily (datatrove's find_all_duplicate).
 
     N-grams are compared as their words concatenated without separator, as datatrove does.
     """
-    joined = "".join(words)
-    starts = list(accumulate((len(w) for w in words), initial=0))
+    joined, starts = grams.concatenated, grams.starts
     seen: set[str] = set()
     repeated = i = 0
-    last = len(words) - n
+    last = grams.count - n
     while i <= last:
         gram = joined[starts[i] : starts[i + n]]
         if gram in seen:
@@ -105,12 +124,12 @@ def check_gopher_repetition(text: str, cfg: GopherRepetitionConfig, words: Words
             return "gopher_dup_line_char_frac"
     if not cfg.top_n_grams and not cfg.dup_n_grams:
         return None
-    tokens = words()
+    grams = NGrams(words())
     for n, limit in cfg.top_n_grams:
-        if len(tokens) >= n and top_ngram_chars(tokens, n) / size > limit:
+        if grams.count >= n and top_ngram_chars(grams, n) / size > limit:
             return f"gopher_top_{n}_gram"
     for n, limit in cfg.dup_n_grams:
-        if duplicated_ngram_chars(tokens, n) / size > limit:
+        if duplicated_ngram_chars(grams, n) / size > limit:
             return f"gopher_dup_{n}_gram"
     return None
 
@@ -123,7 +142,7 @@ def measure_gopher_repetition(
     para_count, para_chars = duplicates(paragraphs)
     lines = LINE_BREAKS.split(text)
     line_count, line_chars = duplicates(lines)
-    tokens = words()
+    grams = NGrams(words())
     stats = {
         "dup_para_frac": para_count / len(paragraphs),
         "dup_para_char_frac": para_chars / size,
@@ -131,9 +150,9 @@ def measure_gopher_repetition(
         "dup_line_char_frac": line_chars / size,
     }
     for n, _ in cfg.top_n_grams:
-        stats[f"top_{n}_gram"] = top_ngram_chars(tokens, n) / size if len(tokens) >= n else 0.0
+        stats[f"top_{n}_gram"] = top_ngram_chars(grams, n) / size if grams.count >= n else 0.0
     for n, _ in cfg.dup_n_grams:
-        stats[f"dup_{n}_gram"] = duplicated_ngram_chars(tokens, n) / size
+        stats[f"dup_{n}_gram"] = duplicated_ngram_chars(grams, n) / size
     return stats
 
 

@@ -110,6 +110,10 @@ class WordCache:
         self._entries: OrderedDict[tuple[str, str], list[str]] = OrderedDict()
         self._chars = 0
 
+    def clear(self) -> None:
+        self._entries.clear()
+        self._chars = 0
+
     def words(self, code: str, text: str) -> list[str]:
         key = (code, text)
         found = self._entries.get(key)
