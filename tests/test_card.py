@@ -212,7 +212,8 @@ def test_eu_summary_follows_the_template(out: Path) -> None:
         assert all(PROVIDER_FIELD in line for line in part.splitlines() if line.startswith("- "))
     assert "CC-MAIN-2020-34" in text and "CCBot/2.0" in text and "crawler-commons" in text
     assert "Period of data collection: 2020-08-08 to 2020-08-08" in text
-    assert "no** opt-out filter" in text and "no** PII scrubbing" in text
+    assert "An opt-out filter (`tdm-reservation` header" in text
+    assert "no** PII scrubbing" in text
     domains = (out / TOP_DOMAINS_CSV).read_text().splitlines()[1:]
     card = (out / README).read_text()
     total = int(re.search(r"([\d,]+) registered domains", card).group(1).replace(",", ""))
