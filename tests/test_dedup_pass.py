@@ -23,6 +23,8 @@ from curate.stages import dedup
 from curate.stages.dedup import Dedup
 from curate.stats import RunStats
 
+from .helpers import without_quality_filters
+
 OUTPUT = OutputConfig()
 
 
@@ -223,7 +225,9 @@ def test_cli_run_accounts_for_every_document_and_resumes(tmp_path: Path, lines: 
         rows = [{"id": f"{unit}-{i}", "text": _doc(lines[code], 12 * (i % 5))} for i in range(9)]
         path.write_text("".join(json.dumps(r) + "\n" for r in rows))
         inputs.append(path)
-    recipe = parse_recipe({"name": "t", "languages": ["fra_Latn", "deu_Latn"]})
+    recipe = without_quality_filters(
+        parse_recipe({"name": "t", "languages": ["fra_Latn", "deu_Latn"]})
+    )
     out = tmp_path / "out"
     summary, timing = Run(recipe, inputs, out).execute(LocalEngine(1))
     assert summary["totals"] == {
