@@ -14,6 +14,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from curate.pii.config import PiiConfig
+
 MAX_EXTENDS_DEPTH = 10
 
 
@@ -69,6 +71,7 @@ class Recipe(Section):
     read: ReadConfig = ReadConfig()
     extract: ExtractConfig = ExtractConfig()
     langid: LangIdConfig = LangIdConfig()
+    pii: PiiConfig = PiiConfig()
     output: OutputConfig = OutputConfig()
 
     @field_validator("languages")
