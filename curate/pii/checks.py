@@ -18,41 +18,53 @@ VERSION_CUE = re.compile(
 # Words just before a number that say it identifies a thing, not a person (ISBN, order number,
 # article number, customer number, bank sort code, ...), in the EU's main languages.
 IDENTIFIER_CUE = re.compile(
-    r"(?:\b(?:isbn(?:-1[03])?|issn|ean|gtin|upc|sku|art|nr|no|n[º°o]|id|ref|blz|bic|swift"
+    r"(?:\b(?:isbn(?:-1[03])?|issn|ean|gtin|upc|sku|art|nr|no|id|ref|blz|bic|swift"
     r"|order|invoice|item|article|model|serial|batch|ticket|case|account|acct"
     r"|bestell\w*|rechnung\w*|kunden\w*|artikel\w*|auftrag\w*|konto\w*|ust-?id\w*"
     r"|commande|facture|article|réf\w*|siret|siren|pedido|factura|referencia|ordine|fattura"
     r"|codice|zamówieni\w*|faktur\w*|objednávk\w*|rendelés\w*|tilaus\w*|ordre|bestelling"
     r"|factuur|comanda|comandă|encomenda|fatura|kontonummer|reg|cvr|kvk|dab)\b"
-    r"|[#№])[.:\s-]*$",
+    r"|\bn[º°]|[#№])[.:\s-]*$",
+    re.IGNORECASE,
+)
+# Words that announce a phone number; just before an identifier cue they outweigh it ("Tel.-Nr.").
+PHONE_CUE = re.compile(
+    r"(?:\b(?:tel|tél|phone|fax|mobil|handy|gsm|cell|tlf|puh|tfn|τηλ|тел|tālr|ruf)|\bfon\b|[☎📞])",
     re.IGNORECASE,
 )
 CURRENCY_BEFORE = re.compile(
-    r"(?:[€$£¥]|\b(?:eur|usd|gbp|chf|pln|czk|huf|sek|dkk|nok|ron|bgn|isk|kr|kn|ft|lei)\.?)"
-    r"\s*$",
+    r"(?:[€$£¥]|\b(?:eur|usd|gbp|chf|pln|czk|huf|sek|dkk|nok|ron|bgn|isk|kr|kn|ft|lei))\s*$",
     re.IGNORECASE,
 )
-CURRENCY_AFTER = re.compile(
-    r"^\s*(?:[€$£¥%‰]|,-|\.-|\b(?:eur\w*|euro\w*|евро|ευρώ|usd|dollar\w*|gbp|chf|franc\w*"
+UNIT_AFTER = re.compile(
+    r"^\s*(?:[€$£¥%‰°]|,-|\.-|(?:[kcm]?m|ha)[²³23]?\b|\b(?:kg|km/h|kwh|mwh)\b"
+    r"|\b(?:eur\w*|euro\w*|евро|ευρώ|usd|dollar\w*|gbp|chf|franc\w*"
     r"|pln|zł\w*|złot\w*|czk|kč|korun\w*|huf|ft|forint\w*|sek|dkk|nok|kr|kron\w*|krooni\w*"
     r"|ron|lei|bgn|лв|лев\w*|isk|kn|kun\w*)\b)",
     re.IGNORECASE,
 )
 
 _DATE_SHAPES = re.compile(
-    r"^(?:\d{1,2}([./-])\d{1,2}\1(?:\d{2}|\d{4})"  # 31.12.2024, 31/12/24
-    r"|\d{4}([./-])\d{1,2}\2\d{1,2}"  # 2024-12-31
-    r"|(?:1[5-9]|20)\d\d\s?[-–/]\s?(?:(?:1[5-9]|20)\d\d|\d\d))$"  # 1990-2000, 2008/09
+    r"^\(?(?:\d{1,2}[./-]\d{1,2}[./-](?:\d{2}|\d{4})"  # 31.12.2024, 31/12/24, 28/03-2014
+    r"|\d{4}[./-]\d{1,2}[./-]\d{1,2}"  # 2024-12-31
+    r"|(?:1[5-9]|20)\d\d\s?[-–/]\s?(?:(?:1[5-9]|20)\d\d|\d\d))\)?$"  # 1990-2000, 2008/09
 )
 _DECIMAL_SHAPE = re.compile(r"^-?\d{1,3}[.,]\d{4,}$")  # 52.520008 (a coordinate or a measure)
 _DOT_THOUSANDS = re.compile(r"^[1-9]\d{0,2}(?:\.\d{3}){2,}$")  # 2.937.000
+_DOTTED_QUAD = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")  # an IP address, public or not
 
 
-def looks_like_date_or_measure(candidate: str) -> bool:
-    return bool(
-        _DATE_SHAPES.match(candidate)
-        or _DECIMAL_SHAPE.match(candidate)
-        or _DOT_THOUSANDS.match(candidate)
+def identifier_cue(before: str) -> bool:
+    """``before`` ends with a word saying an identifier follows, not with "Tel.-Nr." or so."""
+    found = IDENTIFIER_CUE.search(before)
+    return found is not None and not PHONE_CUE.search(before, max(0, found.start() - 8), found.start())
+
+
+def looks_like_other_number(candidate: str) -> bool:
+    """A date, a year range, a decimal, a dot-grouped amount or an IP address."""
+    return any(
+        shape.match(candidate)
+        for shape in (_DATE_SHAPES, _DECIMAL_SHAPE, _DOT_THOUSANDS, _DOTTED_QUAD)
     )
 
 

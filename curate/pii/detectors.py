@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from curate.pii import checks
-from curate.pii.phone import validate_phone
+from curate.pii.phone import INTERNATIONAL_DIALING, MAX_DIGITS, MIN_DIGITS, validate_phone
 from curate.pii.regions import phone_regions, region_of_url
 
 CONTEXT_CHARS = 24
@@ -98,7 +98,7 @@ class IpDetector:
     kind: str = "ip"
     screen: str = r"\d\.\d{1,3}\.\d{1,3}\.\d|[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}"
     pattern: re.Pattern[str] = re.compile(
-        rf"(?<![\w.:]){_OCTET}(?:\.{_OCTET}){{3}}(?![\w:]|\.\d)"
+        rf"(?<![\w.:]){_OCTET}(?:\.{_OCTET}){{3}}(?!\w|\.\d)"
         r"|(?<![\w.:])(?:[0-9A-Fa-f]{1,4}:|:(?=:))(?:[0-9A-Fa-f]{0,4}:){1,7}"
         r"(?:[0-9A-Fa-f]{1,4}|\d{1,3}(?:\.\d{1,3}){3})?(?![\w:])"
     )
@@ -144,20 +144,41 @@ class IbanDetector:
 class CardDetector:
     kind: str = "card"
     screen: str = r"\d(?:[ -]?\d){13}"
-    pattern: re.Pattern[str] = re.compile(r"(?<![\w.,+-])\d(?:[ -]?\d){13,18}(?![\w]|[.,]\d)")
+    pattern: re.Pattern[str] = re.compile(
+        r"(?<![\w.,+-])(?<!\d[ -])\d(?:[ -]?\d){13,18}(?!\w|[.,]\d|[ -]\d)"
+    )
 
     def accept(self, candidate: Candidate) -> Found | None:
-        # An expiry date or a code may follow the number ("4111 1111 1111 1111 12"): try shorter.
-        start = candidate.match.start()
-        for end in _group_ends(candidate, " -"):
-            digits = re.sub(r"\D", "", candidate.text[start:end])
-            issuer = checks.card_issuer(digits) if len(digits) >= 14 else None
-            if issuer is not None:
-                return _found(candidate, self.kind, start, end, issuer)
-        return None
+        start, value = candidate.match.start(), candidate.value
+        length = _card_layout_length(value)
+        if length is None:
+            return None
+        issuer = checks.card_issuer(re.sub(r"\D", "", value[:length]))
+        if issuer is None:
+            return None
+        return _found(candidate, self.kind, start, start + length, issuer)
 
 
-_SEPARATOR = r"(?:[ \u00a0]?[-./][ \u00a0]?|[ \u00a0]|(?<=\))|(?=\())"
+# How networks print card numbers: 4-4-4-4, 4-4-4-4-3, 4-6-5 (Amex), 4-6-4 (Diners).
+_CARD_LAYOUTS = ((4, 4, 4, 4, 3), (4, 4, 4, 4), (4, 6, 5), (4, 6, 4))
+
+
+def _card_layout_length(value: str) -> int | None:
+    """Characters of ``value`` that form the card number: all of it when unseparated or laid out
+    as cards are; the leading card-shaped groups when something follows ("... 1111 12/25")."""
+    groups = re.split(r"[ -]", value)
+    if len(groups) == 1:
+        return len(value)
+    sizes = tuple(len(group) for group in groups)
+    for layout in _CARD_LAYOUTS:
+        if sizes[: len(layout)] == layout:
+            return sum(layout) + len(layout) - 1
+    return None
+
+
+# Between digit groups: a space, a dash or slash (maybe spaced), a bare dot, or nothing next to
+# a parenthesis. A dot followed by a space ends a sentence, so it does not join groups.
+_SEPARATOR = r"(?:[ \u00a0]?[-/][ \u00a0]?|\.|[ \u00a0]|(?<=\))\.?[ \u00a0]?|(?=\())"
 _GROUP = r"(?:\(\d{1,5}(?:[- ]\d{1,5})?\)|\d+)"
 @dataclass
 class PhoneDetector:
@@ -171,15 +192,19 @@ class PhoneDetector:
     )
     kind: str = "phone"
     screen: str = r"(?:\d[\s\x{00a0}()./-]{0,3}){7}"
+    # A candidate is a whole run of digit groups: it neither starts nor stops next to another
+    # group, so "HU31 4175 1857 5889 3971" or "ISBN 978-3-16-148410-0" yield no inner numbers.
     pattern: re.Pattern[str] = re.compile(
-        rf"(?<![\w@/+.,:=#-])(?:\+[ \u00a0]?)?{_GROUP}(?:{_SEPARATOR}{_GROUP}){{0,7}}"
-        r"(?![\w@]|[.,/-]?\d)"
+        rf"(?<![\w@/+.,:=#-])(?<!\d[ \u00a0])(?:\+[ \u00a0]?)?{_GROUP}(?:{_SEPARATOR}{_GROUP}){{0,9}}"
+        r"(?![\w@]|[.,/-]?\d|[ \u00a0]+(?:[-/][ \u00a0]*)?\d)"
     )
 
     def accept(self, candidate: Candidate) -> Found | None:
         value = candidate.value
         digits = re.sub(r"\D", "", value)
-        if len(digits) < 7 or self._looks_like_something_else(candidate, value, digits):
+        if not MIN_DIGITS <= len(digits) <= MAX_DIGITS + len(INTERNATIONAL_DIALING):
+            return None
+        if self._looks_like_something_else(candidate, value, digits):
             return None
         region = validate_phone(value, digits, self._regions(candidate.language, candidate.url))
         if region is None:
@@ -196,14 +221,14 @@ class PhoneDetector:
 
     @staticmethod
     def _looks_like_something_else(candidate: Candidate, value: str, digits: str) -> bool:
-        if checks.looks_like_date_or_measure(value) or _is_isbn_shaped(value, digits):
+        if checks.looks_like_other_number(value) or _is_isbn_shaped(value, digits):
             return True
         before = candidate.before()
         return bool(
-            checks.IDENTIFIER_CUE.search(before)
+            checks.identifier_cue(before)
             or checks.VERSION_CUE.search(before)
             or checks.CURRENCY_BEFORE.search(before)
-            or checks.CURRENCY_AFTER.match(candidate.after())
+            or checks.UNIT_AFTER.match(candidate.after())
         )
 
 
