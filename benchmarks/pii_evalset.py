@@ -36,9 +36,35 @@ LANGUAGES = {
     "is": "isl_Latn", "nb": "nob_Latn", "nn": "nno_Latn", "sq": "als_Latn", "sr": "srp_Cyrl",
     "bs": "bos_Latn", "mk": "mkd_Cyrl", "uk": "ukr_Cyrl", "tr": "tur_Latn",
 }  # fmt: skip
-EU_COUNTRIES = (
-    "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split()
-)
+EU_COUNTRIES = [
+    "AT",
+    "BE",
+    "BG",
+    "HR",
+    "CY",
+    "CZ",
+    "DK",
+    "EE",
+    "FI",
+    "FR",
+    "DE",
+    "GR",
+    "HU",
+    "IE",
+    "IT",
+    "LV",
+    "LT",
+    "LU",
+    "MT",
+    "NL",
+    "PL",
+    "PT",
+    "RO",
+    "SK",
+    "SI",
+    "ES",
+    "SE",
+]
 
 # Real PII in the langid sentences: (file, 1-based line, exact text, kind). Found by
 # searching every file for '@' and for runs of seven or more digits, then read by hand.
@@ -263,16 +289,69 @@ def phone_number(rng: random.Random, country: str, national: bool) -> str:
     return text
 
 
-_FIRST = "anna jan marie luca sofia mateusz eva jukka ioana nikos lena pierre zoe tomas".split()
-_LAST = (
-    "müller nowak rossi garcía dubois jansen silva novák nagy popescu ivanov horvat kovač "
-    "virtanen andersson hansen murphy tamm bērziņš kazlauskas borg papadopoulos"
-).split()
-_DOMAINS = (
-    "gmail.com web.de gmx.at orange.fr libero.it wp.pl seznam.cz hotmail.com outlook.com "
-    "yahoo.es telia.com kpnmail.nl sapo.pt abv.bg freemail.hu uni-heidelberg.de t-online.de "
-    "stadt-wien.gv.at ec.europa.eu mail.ee inbox.lv"
-).split()
+_FIRST = [
+    "anna",
+    "jan",
+    "marie",
+    "luca",
+    "sofia",
+    "mateusz",
+    "eva",
+    "jukka",
+    "ioana",
+    "nikos",
+    "lena",
+    "pierre",
+    "zoe",
+    "tomas",
+]
+_LAST = [
+    "müller",
+    "nowak",
+    "rossi",
+    "garcía",
+    "dubois",
+    "jansen",
+    "silva",
+    "novák",
+    "nagy",
+    "popescu",
+    "ivanov",
+    "horvat",
+    "kovač",
+    "virtanen",
+    "andersson",
+    "hansen",
+    "murphy",
+    "tamm",
+    "bērziņš",
+    "kazlauskas",
+    "borg",
+    "papadopoulos",
+]
+_DOMAINS = [
+    "gmail.com",
+    "web.de",
+    "gmx.at",
+    "orange.fr",
+    "libero.it",
+    "wp.pl",
+    "seznam.cz",
+    "hotmail.com",
+    "outlook.com",
+    "yahoo.es",
+    "telia.com",
+    "kpnmail.nl",
+    "sapo.pt",
+    "abv.bg",
+    "freemail.hu",
+    "uni-heidelberg.de",
+    "t-online.de",
+    "stadt-wien.gv.at",
+    "ec.europa.eu",
+    "mail.ee",
+    "inbox.lv",
+]
 
 
 def _ascii(text: str) -> str:
@@ -477,9 +556,11 @@ def synthetic_documents(
                 pieces.insert(rng.randint(0, len(pieces)), (value, kind, cue + "\x01" + country))
             for _ in range(rng.randint(2, 4)):
                 pieces.insert(rng.randint(0, len(pieces)), (lookalike(rng), None, ""))
-            tld = (regions[0].lower() if regions and rng.random() < 0.5 else "com")
+            tld = regions[0].lower() if regions and rng.random() < 0.5 else "com"
             documents.append(
-                _assemble(f"synthetic/{code}/{n}", pieces, language, f"https://www.example.{tld}/{n}")
+                _assemble(
+                    f"synthetic/{code}/{n}", pieces, language, f"https://www.example.{tld}/{n}"
+                )
             )
     return documents
 
@@ -493,7 +574,7 @@ def _assemble(
             text += value + (" " if value.endswith((".", "!", "?")) else ". ")
             continue
         cue, country = extra.split("\x01")
-        text += (cue + " " if cue else "")
+        text += cue + " " if cue else ""
         gold.append(Gold(len(text), len(text) + len(value), kind, country))
         text += value + ". "
     return Document(doc_id, text.rstrip(), language, url, gold)

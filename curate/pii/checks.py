@@ -6,66 +6,83 @@ personal data reaches a log line or an error message.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 
 # Words just before a number that say it is a version, not an address ("Version 1.2.3.4").
-VERSION_CUE = re.compile(
-    r"(?:\b(?:v|ver|vers\w*|verz\w*|wers\w*|build|release|update|firmware|rev)|έκδοσ\w*"
-    r"|верс\w*)\.?\s*$",
-    re.IGNORECASE,
+_VERSION_WORDS = (
+    r"version|versión|versione|versão|versie|versio|versioon|versjon|wersja|verze|verzia"
+    r"|verzió|versiunea|verzija|versija|έκδοση|версия|версія|верзија|ver|build|release|update"
+    r"|firmware|rev"
 )
 # Words just before a number that say it identifies a thing, not a person (ISBN, order number,
 # article number, customer number, bank sort code, ...), in the EU's main languages.
-IDENTIFIER_CUE = re.compile(
-    r"(?:\b(?:isbn(?:-1[03])?|issn|ean|gtin|upc|sku|art|nr|no|id|ref|blz|bic|swift"
+_IDENTIFIER_WORDS = (
+    r"isbn(?:-1[03])?|issn|ean|gtin|upc|sku|art|nr|no|id|ref|blz|bic|swift"
     r"|order|invoice|item|article|model|serial|batch|ticket|case|account|acct"
     r"|bestell\w*|rechnung\w*|kunden\w*|artikel\w*|auftrag\w*|konto\w*|ust-?id\w*"
-    r"|commande|facture|article|réf\w*|siret|siren|pedido|factura|referencia|ordine|fattura"
+    r"|commande|facture|réf\w*|siret|siren|pedido|factura|referencia|ordine|fattura"
     r"|codice|zamówieni\w*|faktur\w*|objednávk\w*|rendelés\w*|tilaus\w*|ordre|bestelling"
-    r"|factuur|comanda|comandă|encomenda|fatura|kontonummer|reg|cvr|kvk|dab)\b"
-    r"|\bn[º°]|[#№])[.:\s-]*$",
+    r"|factuur|comanda|comandă|encomenda|fatura|kontonummer|reg|cvr|kvk|dab"
+)
+_CURRENCY_WORDS = r"eur|usd|gbp|chf|pln|czk|huf|sek|dkk|nok|ron|bgn|isk|kr|kn|ft|lei"
+VERSION_CUE = re.compile(rf"\b(?:{_VERSION_WORDS})\.?:?\s*$", re.IGNORECASE)
+# The word just before a number (a whitespace-separated token; runs on every valid-looking
+# number, so it is one anchored match, not a search): an identifier cue, possibly after a phone
+# label in the same token ("Tel.-Nr.:"), a version cue, or a currency.
+_CUE_TOKEN = re.compile(
+    rf"(?:(?P<label>.*\W))?(?P<identifier>{_IDENTIFIER_WORDS}|n[º°]|[#№])[.:-]*"
+    rf"|(?:{_VERSION_WORDS})\.?:?"
+    rf"|.*[€$£¥]|{_CURRENCY_WORDS}",
     re.IGNORECASE,
 )
+# A cue must touch the number or be separated from it by spaces only.
+_TOKEN_END = frozenset(" \t\n\u00a0#№°º€$£¥") | frozenset(".:-")
 # Words that announce a phone number; just before an identifier cue they outweigh it ("Tel.-Nr.").
 PHONE_CUE = re.compile(
     r"(?:\b(?:tel|tél|phone|fax|mobil|handy|gsm|cell|tlf|puh|tfn|τηλ|тел|tālr|ruf)|\bfon\b|[☎📞])",
     re.IGNORECASE,
 )
-CURRENCY_BEFORE = re.compile(
-    r"(?:[€$£¥]|\b(?:eur|usd|gbp|chf|pln|czk|huf|sek|dkk|nok|ron|bgn|isk|kr|kn|ft|lei))\s*$",
-    re.IGNORECASE,
-)
 UNIT_AFTER = re.compile(
-    r"^\s*(?:[€$£¥%‰°]|,-|\.-|(?:[kcm]?m|ha)[²³23]?\b|\b(?:kg|km/h|kwh|mwh)\b"
+    r"\s*(?:[€$£¥%‰°]|,-|\.-|(?:[kcm]?m|ha)[²³23]?\b|\b(?:kg|km/h|kwh|mwh)\b"
     r"|\b(?:eur\w*|euro\w*|евро|ευρώ|usd|dollar\w*|gbp|chf|franc\w*"
     r"|pln|zł\w*|złot\w*|czk|kč|korun\w*|huf|ft|forint\w*|sek|dkk|nok|kr|kron\w*|krooni\w*"
     r"|ron|lei|bgn|лв|лев\w*|isk|kn|kun\w*)\b)",
     re.IGNORECASE,
 )
-
-_DATE_SHAPES = re.compile(
-    r"^\(?(?:\d{1,2}[./-]\d{1,2}[./-](?:\d{2}|\d{4})"  # 31.12.2024, 31/12/24, 28/03-2014
-    r"|\d{4}[./-]\d{1,2}[./-]\d{1,2}"  # 2024-12-31
-    r"|(?:1[5-9]|20)\d\d\s?[-–/]\s?(?:(?:1[5-9]|20)\d\d|\d\d))\)?$"  # 1990-2000, 2008/09
+# Numbers shaped like something else: a date (31.12.2024, 2024-12-31, 28/03-2014), a year range
+# (1990-2000, 2008/09), a decimal such as a coordinate (52.520008), a dot-grouped amount
+# (2.937.000) or an IP address.
+_OTHER_NUMBER = re.compile(
+    r"\(?(?:\d{1,2}[./-]\d{1,2}[./-](?:\d{2}|\d{4})"
+    r"|\d{4}[./-]\d{1,2}[./-]\d{1,2}"
+    r"|(?:1[5-9]|20)\d\d\s?[-–/]\s?(?:(?:1[5-9]|20)\d\d|\d\d))\)?"
+    r"|-?\d{1,3}[.,]\d{4,}"
+    r"|[1-9]\d{0,2}(?:\.\d{3}){2,}"
+    r"|\d{1,3}(?:\.\d{1,3}){3}"
 )
-_DECIMAL_SHAPE = re.compile(r"^-?\d{1,3}[.,]\d{4,}$")  # 52.520008 (a coordinate or a measure)
-_DOT_THOUSANDS = re.compile(r"^[1-9]\d{0,2}(?:\.\d{3}){2,}$")  # 2.937.000
-_DOTTED_QUAD = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")  # an IP address, public or not
 
 
-def identifier_cue(before: str) -> bool:
-    """``before`` ends with a word saying an identifier follows, not with "Tel.-Nr." or so."""
-    found = IDENTIFIER_CUE.search(before)
-    return found is not None and not PHONE_CUE.search(before, max(0, found.start() - 8), found.start())
+def not_a_phone_context(before: str, after: str) -> bool:
+    """The words around a number say it is an identifier, a version, an amount or a measure
+    (but "Tel.-Nr." is a phone number's label)."""
+    if UNIT_AFTER.match(after):
+        return True
+    words = before.rsplit(None, 2)
+    if not words or before[-1:] not in _TOKEN_END:
+        return False
+    found = _CUE_TOKEN.fullmatch(words[-1])
+    if found is None:
+        return False
+    if found.group("identifier") is None:
+        return True
+    label = found.group("label") or (words[-2] if len(words) > 1 else "")
+    return not PHONE_CUE.search(label)
 
 
 def looks_like_other_number(candidate: str) -> bool:
-    """A date, a year range, a decimal, a dot-grouped amount or an IP address."""
-    return any(
-        shape.match(candidate)
-        for shape in (_DATE_SHAPES, _DECIMAL_SHAPE, _DOT_THOUSANDS, _DOTTED_QUAD)
-    )
+    return _OTHER_NUMBER.fullmatch(candidate) is not None
 
 
 def is_isbn(digits: str) -> bool:
@@ -89,9 +106,8 @@ def public_ip(candidate: str, include_private: bool) -> bool:
     nobody, and fill technical documentation. IPv6 counts as public only inside global unicast
     2000::/3. ``include_private`` replaces every syntactically valid address instead.
     """
-    try:
-        address = ipaddress.ip_address(candidate)
-    except ValueError:
+    address = _parse_ip(candidate)
+    if address is None:
         return False
     if include_private:
         return True
@@ -100,8 +116,25 @@ def public_ip(candidate: str, include_private: bool) -> bool:
     return address.is_global
 
 
+def _parse_ip(candidate: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    if ":" in candidate:
+        try:
+            return ipaddress.IPv6Address(candidate)
+        except ValueError:
+            return None
+    value = 0
+    for octet in candidate.split("."):
+        if len(octet) > 1 and octet[0] == "0":  # leading zeros: octal to some parsers
+            return None
+        number = int(octet)
+        if number > 255:
+            return None
+        value = value * 256 + number
+    return ipaddress.IPv4Address(value)
+
+
 def dotted_small_numbers(candidate: str) -> bool:
-    """"1.1.2.1", "8.8.8.8": section numbers or public resolvers, not someone's address."""
+    """ "1.1.2.1", "8.8.8.8": section numbers or public resolvers, not someone's address."""
     return all(len(part) == 1 for part in candidate.split("."))
 
 
@@ -140,8 +173,25 @@ def card_issuer(digits: str) -> str | None:
 
 def valid_iban(compact: str) -> bool:
     """ISO 13616: the country's registered length and BBAN format, and the mod-97 check."""
-    from stdnum import iban
+    bban = _bban_format(compact[:2])
+    if bban is None or not bban.fullmatch(compact[4:]):
+        return False
+    rearranged = compact[4:] + compact[:4]
+    return int("".join(str(int(char, 36)) for char in rearranged)) % 97 == 1
 
-    # National check digits inside the BBAN (check_country) are left to the banks: a number
-    # that passes mod-97 in the registered format is an account number either way.
-    return iban.is_valid(compact, check_country=False)
+
+@functools.cache
+def _bban_format(country: str) -> re.Pattern[str] | None:
+    """The BBAN layout python-stdnum's copy of the SWIFT IBAN registry gives for ``country``.
+
+    National check digits inside the BBAN are left to the banks: a number that passes mod-97 in
+    the registered format is an account number either way.
+    """
+    from stdnum import numdb
+
+    found = numdb.get("iban").info(country)[0][1].get("bban")
+    if not found or not country.isalpha():
+        return None
+    kinds = {"n": "[0-9]", "a": "[A-Z]", "c": "[A-Za-z0-9]"}
+    parts = re.findall(r"(\d+)!([nac])", found)
+    return re.compile("".join(f"{kinds[kind]}{{{count}}}" for count, kind in parts))

@@ -1,9 +1,11 @@
-"""One detector per kind of personal data: a screen, a candidate pattern and a validator.
+"""One detector per kind of personal data: a candidate pattern, its boundaries, a validator.
 
-``screen`` is an RE2 pattern run by Arrow over a whole text column; it selects the documents
-that can hold a candidate at all. ``pattern`` (Python ``re``) finds candidate spans in those
-documents, and ``accept`` validates one candidate, returning the span to replace, possibly
-trimmed, or None. Detectors never log or raise with the text they look at.
+``pattern`` is an RE2 pattern that Arrow runs over a whole text column to mark candidate
+spans. RE2 has no look-around, so ``not_before`` (matched against the text just before a
+candidate, anchored at its end) and ``not_after`` (matched at the candidate's end) reject
+candidates glued to a word or to more digits. ``accept`` then validates one candidate and
+returns the span to replace, possibly trimmed, or None. Detectors never log or raise with the
+text they look at.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from curate.pii.phone import INTERNATIONAL_DIALING, MAX_DIGITS, MIN_DIGITS, vali
 from curate.pii.regions import phone_regions, region_of_url
 
 CONTEXT_CHARS = 24
+BOUNDARY_CHARS = 3
+REGION_CACHE_SIZE = 4096
+_NON_DIGIT = re.compile(r"\D")
 
 
 @dataclass(frozen=True)
@@ -30,12 +35,13 @@ class Found:
     detail: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Candidate:
-    """A pattern match inside the text of document ``doc`` spanning ``lo``..``hi``."""
+    """``text[start:end]``, a candidate in the document spanning ``text[lo:hi]``."""
 
     text: str
-    match: re.Match[str]
+    start: int
+    end: int
     doc: int
     lo: int
     hi: int
@@ -44,50 +50,69 @@ class Candidate:
 
     @property
     def value(self) -> str:
-        return self.match.group()
+        return self.text[self.start : self.end]
 
-    def before(self, start: int | None = None) -> str:
-        start = self.match.start() if start is None else start
-        return self.text[max(self.lo, start - CONTEXT_CHARS) : start]
+    def before(self, chars: int = CONTEXT_CHARS) -> str:
+        return self.text[max(self.lo, self.start - chars) : self.start]
 
-    def after(self, end: int | None = None) -> str:
-        end = self.match.end() if end is None else end
-        return self.text[end : min(self.hi, end + CONTEXT_CHARS)]
+    def after(self, chars: int = CONTEXT_CHARS) -> str:
+        return self.text[self.end : min(self.hi, self.end + chars)]
+
+    def found(self, kind: str, detail: str = "", end: int | None = None) -> Found:
+        """The span from ``start`` to ``end`` (default: the candidate's), in document offsets."""
+        return Found(
+            self.start - self.lo, (self.end if end is None else end) - self.lo, kind, detail
+        )
 
 
 class Detector(Protocol):
     kind: str
-    screen: str
-    pattern: re.Pattern[str]
+    pattern: str
+    not_before: re.Pattern[str]
+    not_after: re.Pattern[str]
 
     def accept(self, candidate: Candidate) -> Found | None: ...
 
 
-def _found(candidate: Candidate, kind: str, start: int, end: int, detail: str = "") -> Found:
-    return Found(start - candidate.lo, end - candidate.lo, kind, detail)
+_FILE_SUFFIXES = frozenset(
+    ["png", "jpg", "jpeg", "gif", "svg", "webp", "bmp", "ico", "tif", "tiff", "css", "js", "pdf"]
+)
 
 
-_FILE_SUFFIXES = frozenset("png jpg jpeg gif svg webp bmp ico tif tiff css js pdf".split())
+_LOCAL_PART = re.compile(r"[\w!#$%&'*+=?^`{|}~-]+(?:\.[\w!#$%&'*+=?^`{|}~-]+)*")
+_LOCAL_CHAR = re.compile(r"[\w.!#$%&'*+=?^`{|}~-]")
+MAX_LOCAL_PART = 64
+
+
+_DOMAIN = re.compile(r"(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,24}(?![\w-]|\.[^\W_])")
 
 
 @dataclass
 class EmailDetector:
+    """Addresses found from their '@' (RE2 with Unicode classes is slow, a literal is fast):
+    the domain is matched forwards from it, the local part backwards."""
+
     kind: str = "email"
-    screen: str = "@"
-    pattern: re.Pattern[str] = re.compile(
-        r"(?<![\w.!#$%&'*+=?^`{|}~-])"
-        r"[\w!#$%&'*+=?^`{|}~-]+(?:\.[\w!#$%&'*+=?^`{|}~-]+)*"
-        r"@(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,24}(?![\w-]|\.[^\W_])"
-    )
+    pattern: str = "@"
+    not_before: re.Pattern[str] = re.compile(r"(?!)")
+    not_after: re.Pattern[str] = re.compile(r"(?!)")
 
     def accept(self, candidate: Candidate) -> Found | None:
-        local, domain = candidate.value.rsplit("@", 1)
-        if len(local) > 64 or domain.rsplit(".", 1)[1].lower() in _FILE_SUFFIXES:
+        domain = _DOMAIN.match(candidate.text, candidate.end, candidate.hi)
+        if domain is None or domain.group().rsplit(".", 1)[1].lower() in _FILE_SUFFIXES:
             return None
-        return _found(candidate, self.kind, candidate.match.start(), candidate.match.end())
+        reach = max(candidate.lo, candidate.start - MAX_LOCAL_PART - 1)
+        local = _LOCAL_PART.match(candidate.text[reach : candidate.start][::-1])
+        if local is None:
+            return None
+        start = candidate.start - local.end()
+        if start > candidate.lo and _LOCAL_CHAR.match(candidate.text, start - 1):
+            return None
+        return Found(start - candidate.lo, domain.end() - candidate.lo, self.kind)
 
 
-_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_HEX = "[0-9A-Fa-f]"
+_IPV4 = r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}"
 
 
 @dataclass
@@ -96,67 +121,73 @@ class IpDetector:
 
     include_private: bool = False
     kind: str = "ip"
-    screen: str = r"\d\.\d{1,3}\.\d{1,3}\.\d|[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}"
-    pattern: re.Pattern[str] = re.compile(
-        rf"(?<![\w.:]){_OCTET}(?:\.{_OCTET}){{3}}(?!\w|\.\d)"
-        r"|(?<![\w.:])(?:[0-9A-Fa-f]{1,4}:|:(?=:))(?:[0-9A-Fa-f]{0,4}:){1,7}"
-        r"(?:[0-9A-Fa-f]{1,4}|\d{1,3}(?:\.\d{1,3}){3})?(?![\w:])"
+    # IPv6 in full (eight groups) or compressed (one "::"), so times (12:30:45) and MAC
+    # addresses are no candidates; then IPv4.
+    pattern: str = (
+        rf"{_HEX}{{1,4}}(?::{_HEX}{{1,4}}){{7}}"
+        rf"|(?:{_HEX}{{1,4}}(?::{_HEX}{{1,4}}){{0,6}})?::"
+        rf"(?:{_HEX}{{1,4}}(?::{_HEX}{{1,4}}){{0,6}}(?::{_IPV4})?|{_IPV4})?"
+        rf"|{_IPV4}"
     )
+    not_before: re.Pattern[str] = re.compile(r"[\w.:]$")
+    # "1.2.3.4:8080" keeps its port outside the span; "1:2:3" continuing is no address.
+    not_after: re.Pattern[str] = re.compile(r"\w|\.\d|:[0-9A-Fa-f]*:")
 
     def accept(self, candidate: Candidate) -> Found | None:
         value = candidate.value
-        if checks.VERSION_CUE.search(candidate.before()):
-            return None
-        if ":" not in value and checks.dotted_small_numbers(value):
+        version = "ipv6" if ":" in value else "ipv4"
+        if version == "ipv4" and checks.dotted_small_numbers(value):
             return None
         if not checks.public_ip(value, self.include_private):
             return None
-        version = "ipv6" if ":" in value else "ipv4"
-        return _found(candidate, self.kind, candidate.match.start(), candidate.match.end(), version)
+        if checks.VERSION_CUE.search(candidate.before()):
+            return None
+        return candidate.found(self.kind, version)
 
 
 def _group_ends(candidate: Candidate, separators: str) -> list[int]:
     """Offsets (in the joined text) where each separated group of the match ends, last first."""
-    value, start = candidate.value, candidate.match.start()
+    value, start = candidate.value, candidate.start
     ends = [start + i for i, char in enumerate(value) if char in separators and i]
-    return [candidate.match.end(), *reversed(ends)]
+    return [candidate.end, *reversed(ends)]
 
 
 @dataclass
 class IbanDetector:
     kind: str = "iban"
-    screen: str = r"[A-Z]{2}\d{2} ?[A-Z0-9]{4}"
-    pattern: re.Pattern[str] = re.compile(
-        r"(?<![\w-])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])"
-    )
+    pattern: str = r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?"
+    not_before: re.Pattern[str] = re.compile(r"[\w-]$")
+    not_after: re.Pattern[str] = re.compile(r"[A-Za-z0-9]")
 
     def accept(self, candidate: Candidate) -> Found | None:
         # A trailing group may belong to the next word ("... 3201 2023"): try shorter groupings.
-        start = candidate.match.start()
         for end in _group_ends(candidate, " "):
-            compact = candidate.text[start:end].replace(" ", "")
+            compact = candidate.text[candidate.start : end].replace(" ", "")
             if len(compact) >= 15 and checks.valid_iban(compact):
-                return _found(candidate, self.kind, start, end, compact[:2])
+                return candidate.found(self.kind, compact[:2], end)
         return None
 
 
 @dataclass
 class CardDetector:
     kind: str = "card"
-    screen: str = r"\d(?:[ -]?\d){13}"
-    pattern: re.Pattern[str] = re.compile(
-        r"(?<![\w.,+-])(?<!\d[ -])\d(?:[ -]?\d){13,18}(?!\w|[.,]\d|[ -]\d)"
-    )
+    pattern: str = r"\d(?:[ -]?\d){13,18}"
+    not_before: re.Pattern[str] = re.compile(r"[\w.,+-]$|\d[ -]$")
+    not_after: re.Pattern[str] = re.compile(r"\w|[.,]\d|[ -]\d")
 
     def accept(self, candidate: Candidate) -> Found | None:
-        start, value = candidate.match.start(), candidate.value
+        value = candidate.value
+        issuer = checks.card_issuer(_NON_DIGIT.sub("", value))
+        if issuer is not None:
+            return candidate.found(self.kind, issuer)
+        # Something may follow the number ("4111 1111 1111 1111 12/25"): try its card layout.
         length = _card_layout_length(value)
-        if length is None:
+        if length is None or length == len(value):
             return None
-        issuer = checks.card_issuer(re.sub(r"\D", "", value[:length]))
+        issuer = checks.card_issuer(_NON_DIGIT.sub("", value[:length]))
         if issuer is None:
             return None
-        return _found(candidate, self.kind, start, start + length, issuer)
+        return candidate.found(self.kind, issuer, candidate.start + length)
 
 
 # How networks print card numbers: 4-4-4-4, 4-4-4-4-3, 4-6-5 (Amex), 4-6-4 (Diners).
@@ -164,11 +195,8 @@ _CARD_LAYOUTS = ((4, 4, 4, 4, 3), (4, 4, 4, 4), (4, 6, 5), (4, 6, 4))
 
 
 def _card_layout_length(value: str) -> int | None:
-    """Characters of ``value`` that form the card number: all of it when unseparated or laid out
-    as cards are; the leading card-shaped groups when something follows ("... 1111 12/25")."""
+    """Characters of the leading groups of ``value`` laid out as cards are printed, if any."""
     groups = re.split(r"[ -]", value)
-    if len(groups) == 1:
-        return len(value)
     sizes = tuple(len(group) for group in groups)
     for layout in _CARD_LAYOUTS:
         if sizes[: len(layout)] == layout:
@@ -176,10 +204,14 @@ def _card_layout_length(value: str) -> int | None:
     return None
 
 
-# Between digit groups: a space, a dash or slash (maybe spaced), a bare dot, or nothing next to
-# a parenthesis. A dot followed by a space ends a sentence, so it does not join groups.
-_SEPARATOR = r"(?:[ \u00a0]?[-/][ \u00a0]?|\.|[ \u00a0]|(?<=\))\.?[ \u00a0]?|(?=\())"
-_GROUP = r"(?:\(\d{1,5}(?:[- ]\d{1,5})?\)|\d+)"
+# Digit groups: plain digits, or an area code in parentheses with the digits after it
+# ("(030) 1234", "+49 (0)30", "8 (41) 523", "+370 (5). 231"). Between groups: a space, a dash
+# or slash (maybe spaced) or a bare dot; a dot and a space end a sentence and join nothing.
+_PARENTHESISED = r"\(\d{1,5}(?:[- ]\d{1,5})?\)\.?[ \x{a0}]?\d+"
+_GROUP = rf"(?:{_PARENTHESISED}|\d+)"
+_SEPARATOR = r"(?:[ \x{a0}]?[-/][ \x{a0}]?|\.|[ \x{a0}])"
+
+
 @dataclass
 class PhoneDetector:
     """National and international numbers, national ones checked against the regions hinted
@@ -191,50 +223,50 @@ class PhoneDetector:
         default_factory=dict, init=False, repr=False
     )
     kind: str = "phone"
-    screen: str = r"(?:\d[\s\x{00a0}()./-]{0,3}){7}"
+    # International numbers, runs of two or more groups, or one long group: single short
+    # numbers (years, counts) never become candidates.
+    pattern: str = (
+        rf"\+[ \x{{a0}}]?{_GROUP}(?:{_SEPARATOR}{_GROUP}){{0,9}}"
+        rf"|{_GROUP}(?:{_SEPARATOR}{_GROUP}){{1,9}}|{_PARENTHESISED}|\d{{{MIN_DIGITS},}}"
+    )
     # A candidate is a whole run of digit groups: it neither starts nor stops next to another
     # group, so "HU31 4175 1857 5889 3971" or "ISBN 978-3-16-148410-0" yield no inner numbers.
-    pattern: re.Pattern[str] = re.compile(
-        rf"(?<![\w@/+.,:=#-])(?<!\d[ \u00a0])(?:\+[ \u00a0]?)?{_GROUP}(?:{_SEPARATOR}{_GROUP}){{0,9}}"
-        r"(?![\w@]|[.,/-]?\d|[ \u00a0]+(?:[-/][ \u00a0]*)?\d)"
-    )
+    # A label may touch it ("Tel:030 ..."), a digit and a dot, colon or space may not.
+    not_before: re.Pattern[str] = re.compile(r"[\w@/+,=#-]$|[\d.:][.:]$|\d[ \u00a0]$")
+    not_after: re.Pattern[str] = re.compile(r"[\w@]|[.,/-]?\d|[ \u00a0]+(?:[-/][ \u00a0]*)?\d")
 
     def accept(self, candidate: Candidate) -> Found | None:
         value = candidate.value
-        digits = re.sub(r"\D", "", value)
+        digits = _NON_DIGIT.sub("", value)
         if not MIN_DIGITS <= len(digits) <= MAX_DIGITS + len(INTERNATIONAL_DIALING):
             return None
-        if self._looks_like_something_else(candidate, value, digits):
-            return None
         region = validate_phone(value, digits, self._regions(candidate.language, candidate.url))
-        if region is None:
+        if region is None or self._looks_like_something_else(candidate, value, digits):
             return None
-        return _found(candidate, self.kind, candidate.match.start(), candidate.match.end(), region)
+        return candidate.found(self.kind, region)
 
     def _regions(self, language: str | None, url: str | None) -> tuple[str, ...]:
-        key = (language, region_of_url(url))
-        regions = self._region_cache.get(key)
+        regions = self._region_cache.get((language, url))
         if regions is None:
-            regions = phone_regions(*key, self.regions_per_language, self.default_regions)
-            self._region_cache[key] = regions
+            if len(self._region_cache) >= REGION_CACHE_SIZE:
+                self._region_cache.clear()
+            regions = phone_regions(
+                language, region_of_url(url), self.regions_per_language, self.default_regions
+            )
+            self._region_cache[(language, url)] = regions
         return regions
 
     @staticmethod
     def _looks_like_something_else(candidate: Candidate, value: str, digits: str) -> bool:
         if checks.looks_like_other_number(value) or _is_isbn_shaped(value, digits):
             return True
-        before = candidate.before()
-        return bool(
-            checks.identifier_cue(before)
-            or checks.VERSION_CUE.search(before)
-            or checks.CURRENCY_BEFORE.search(before)
-            or checks.UNIT_AFTER.match(candidate.after())
-        )
+        return checks.not_a_phone_context(candidate.before(), candidate.after())
 
 
 def _is_isbn_shaped(value: str, digits: str) -> bool:
     if len(digits) == 13:
         return checks.is_isbn(digits)
     groups = re.split(r"[- ]", value)
-    return len(digits) == 10 and len(groups) == 4 and len(groups[-1]) == 1 and checks.is_isbn(digits)
-
+    return (
+        len(digits) == 10 and len(groups) == 4 and len(groups[-1]) == 1 and checks.is_isbn(digits)
+    )

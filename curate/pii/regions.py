@@ -59,7 +59,9 @@ LANGUAGE_REGIONS: dict[str, tuple[str, ...]] = {
 
 # Country-code top-level domains that are not the region's ISO code.
 _TLD_ALIASES = {"uk": "GB", "eu": ""}
-_HOST_TLD = re.compile(r"^[a-z][a-z0-9+.-]*://(?:[^/?#@]*@)?[^/?#:]*\.([a-z]{2})\.?(?::\d+)?(?:[/?#]|$)")
+_HOST_TLD = re.compile(
+    r"^[a-z][a-z0-9+.-]*://(?:[^/?#@]*@)?[^/?#:]*\.([a-z]{2})\.?(?::\d+)?(?:[/?#]|$)"
+)
 
 
 @functools.cache

@@ -81,7 +81,9 @@ class PiiScrub:
         texts = batch.column("text").combine_chunks()
         replacer = Replacer(self.config)
         originals = texts.take(pa.array(rows, pa.int64())).to_pylist()
-        scrubbed = [replacer.apply(text, found[row]) for row, text in zip(rows, originals)]
+        scrubbed = [
+            replacer.apply(text, found[row]) for row, text in zip(rows, originals, strict=True)
+        ]
         mask = np.zeros(batch.num_rows, dtype=bool)
         mask[rows] = True
         texts = pc.replace_with_mask(texts, pa.array(mask), pa.array(scrubbed, pa.string()))
