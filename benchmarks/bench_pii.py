@@ -121,14 +121,24 @@ def phone_by_country(
 
 
 def web_documents() -> list[Document]:
+    """Main text of the html-eval pages, labelled by curate's language-ID stage (the phone
+    detector's hints come from the language)."""
     import trafilatura
 
-    documents = []
+    from curate.recipe import LangIdConfig
+    from curate.stages.langid import LanguageId
+
+    pages, texts = [], []
     for page in sorted((SHARED_DATA / "html-eval" / "pages").glob("*.html")):
         text = trafilatura.extract(page.read_text("utf-8", errors="replace"))
         if text:
-            documents.append(Document(f"web/{page.stem}", text, "und", None))
-    return documents
+            pages.append(page)
+            texts.append(text)
+    languages, _ = LanguageId(LangIdConfig()).predict(texts)
+    return [
+        Document(f"web/{page.stem}", text, language, None)
+        for page, text, language in zip(pages, texts, languages, strict=True)
+    ]
 
 
 def best_seconds(run: Callable[[], object], repeat: int) -> float:

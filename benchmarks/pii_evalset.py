@@ -504,10 +504,22 @@ def _phone_countries(code: str) -> tuple[str, ...]:
     return LANGUAGE_REGIONS.get(LANGUAGES[code].split("_")[0], ())
 
 
-def _pii_items(rng: random.Random, code: str) -> list[tuple[str, str, str]]:
-    """(kind, value, country) items for one document."""
+# Countries hinted by a page's domain rather than its language (a German page on a .lu site).
+URL_COUNTRIES = {
+    "de": ("LU", "LI"),
+    "fr": ("LU", "MC"),
+    "it": ("SM",),
+    "en": ("MT",),
+    "ca": ("AD",),
+    "el": ("CY",),
+}
+
+
+def _pii_items(
+    rng: random.Random, code: str, regions: tuple[str, ...]
+) -> list[tuple[str, str, str]]:
+    """(kind, value, country) items for one document whose hints are ``regions``."""
     items = []
-    regions = _phone_countries(code)
     for _ in range(rng.randint(1, 2)):
         national = bool(regions) and rng.random() < 0.65
         country = rng.choice(regions) if national else rng.choice(EU_COUNTRIES)
@@ -546,17 +558,20 @@ def synthetic_documents(
     documents = []
     for code, language in LANGUAGES.items():
         lines = _clean_lines(shared_data, code)
-        regions = _phone_countries(code)
         for n in range(docs_per_language):
+            regions = _phone_countries(code)
+            tld = regions[0].lower() if regions and rng.random() < 0.5 else "com"
+            if code in URL_COUNTRIES and rng.random() < 0.2:
+                tld = rng.choice(URL_COUNTRIES[code]).lower()
+                regions = (tld.upper(), *regions)
             pieces: list[tuple[str, str | None, str]] = [
                 (line, None, "") for line in rng.sample(lines, rng.randint(3, 6))
             ]
-            for kind, value, country in _pii_items(rng, code):
+            for kind, value, country in _pii_items(rng, code, regions):
                 cue = _cue(rng, code, kind)
                 pieces.insert(rng.randint(0, len(pieces)), (value, kind, cue + "\x01" + country))
             for _ in range(rng.randint(2, 4)):
                 pieces.insert(rng.randint(0, len(pieces)), (lookalike(rng), None, ""))
-            tld = regions[0].lower() if regions and rng.random() < 0.5 else "com"
             documents.append(
                 _assemble(
                     f"synthetic/{code}/{n}", pieces, language, f"https://www.example.{tld}/{n}"

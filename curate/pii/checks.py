@@ -19,12 +19,13 @@ _VERSION_WORDS = (
 # Words just before a number that say it identifies a thing, not a person (ISBN, order number,
 # article number, customer number, bank sort code, ...), in the EU's main languages.
 _IDENTIFIER_WORDS = (
-    r"isbn(?:-1[03])?|issn|ean|gtin|upc|sku|art|nr|no|id|ref|blz|bic|swift"
+    r"isbn(?:-1[03])?|issn|ean|gtin|upc|sku|art|nr|id|ref|blz|bic|swift"
     r"|order|invoice|item|article|model|serial|batch|ticket|case|account|acct"
     r"|bestell\w*|rechnung\w*|kunden\w*|artikel\w*|auftrag\w*|konto\w*|ust-?id\w*"
     r"|commande|facture|réf\w*|siret|siren|pedido|factura|referencia|ordine|fattura"
     r"|codice|zamówieni\w*|faktur\w*|objednávk\w*|rendelés\w*|tilaus\w*|ordre|bestelling"
-    r"|factuur|comanda|comandă|encomenda|fatura|kontonummer|reg|cvr|kvk|dab"
+    r"|factuur|comanda|comandă|encomenda|fatura|kontonummer|reg|cvr|kvk|dab|pmid|pmcid|doi"
+    r"|isin|vat"
 )
 _CURRENCY_WORDS = r"eur|usd|gbp|chf|pln|czk|huf|sek|dkk|nok|ron|bgn|isk|kr|kn|ft|lei"
 VERSION_CUE = re.compile(rf"\b(?:{_VERSION_WORDS})\.?:?\s*$", re.IGNORECASE)
@@ -41,7 +42,9 @@ _CUE_TOKEN = re.compile(
 _TOKEN_END = frozenset(" \t\n\u00a0#№°º€$£¥") | frozenset(".:-")
 # Words that announce a phone number; just before an identifier cue they outweigh it ("Tel.-Nr.").
 PHONE_CUE = re.compile(
-    r"(?:\b(?:tel|tél|phone|fax|mobil|handy|gsm|cell|tlf|puh|tfn|τηλ|тел|tālr|ruf)|\bfon\b|[☎📞])",
+    r"(?:\b(?:tel|tél|phone|fax|mobil|móvil|handy|gsm|cell|tlf|puh|tfn|τηλ|κιν|тел|моб|tālr|ruf"
+    r"|call|ring|llam|chiam|contact|kontakt|whatsapp|sms|síma|zvan|soit|zadzw|volej|zavol|hív"
+    r"|sunaț|обад)|\bfon\b|[☎📞]|(?-i:\b[TM]\s?:))",
     re.IGNORECASE,
 )
 UNIT_AFTER = re.compile(
@@ -63,6 +66,9 @@ _OTHER_NUMBER = re.compile(
     r"|\d{1,3}(?:\.\d{1,3}){3}"
 )
 
+# A date and more numbers after it: "22.04.2020 10:30", "05.12.1972 00 UTC".
+_DATE_FIRST = re.compile(r"\(?(?:\d{1,2}[./-]\d{1,2}[./-]\d{4}|\d{4}-\d{2}-\d{2})[ T]")
+
 
 def not_a_phone_context(before: str, after: str) -> bool:
     """The words around a number say it is an identifier, a version, an amount or a measure
@@ -82,7 +88,7 @@ def not_a_phone_context(before: str, after: str) -> bool:
 
 
 def looks_like_other_number(candidate: str) -> bool:
-    return _OTHER_NUMBER.fullmatch(candidate) is not None
+    return bool(_OTHER_NUMBER.fullmatch(candidate) or _DATE_FIRST.match(candidate))
 
 
 def is_isbn(digits: str) -> bool:
@@ -176,8 +182,14 @@ def valid_iban(compact: str) -> bool:
     bban = _bban_format(compact[:2])
     if bban is None or not bban.fullmatch(compact[4:]):
         return False
-    rearranged = compact[4:] + compact[:4]
-    return int("".join(str(int(char, 36)) for char in rearranged)) % 97 == 1
+    rearranged = (compact[4:] + compact[:4]).upper().translate(_LETTER_VALUES)
+    return int(rearranged) % 97 == 1
+
+
+# ISO 13616 reads A as 10, B as 11, ... Z as 35.
+_LETTER_VALUES = {
+    ord(letter): str(value) for value, letter in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 10)
+}
 
 
 @functools.cache

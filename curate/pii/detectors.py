@@ -172,8 +172,9 @@ class IbanDetector:
 class CardDetector:
     kind: str = "card"
     pattern: str = r"\d(?:[ -]?\d){13,18}"
-    not_before: re.Pattern[str] = re.compile(r"[\w.,+-]$|\d[ -]$")
-    not_after: re.Pattern[str] = re.compile(r"\w|[.,]\d|[ -]\d")
+    # Not inside a URL, a path or a longer number (post ids pass Luhn one time in ten).
+    not_before: re.Pattern[str] = re.compile(r"[\w.,+/=?&#:%-]$|\d[ -]$")
+    not_after: re.Pattern[str] = re.compile(r"\w|[.,/]\d|[ -]\d")
 
     def accept(self, candidate: Candidate) -> Found | None:
         value = candidate.value
@@ -233,14 +234,15 @@ class PhoneDetector:
     # group, so "HU31 4175 1857 5889 3971" or "ISBN 978-3-16-148410-0" yield no inner numbers.
     # A label may touch it ("Tel:030 ..."), a digit and a dot, colon or space may not.
     not_before: re.Pattern[str] = re.compile(r"[\w@/+,=#-]$|[\d.:][.:]$|\d[ \u00a0]$")
-    not_after: re.Pattern[str] = re.compile(r"[\w@]|[.,/-]?\d|[ \u00a0]+(?:[-/][ \u00a0]*)?\d")
+    not_after: re.Pattern[str] = re.compile(r"[\w@]|[.,/:-]?\d|[ \u00a0]+(?:[-/][ \u00a0]*)?\d")
 
     def accept(self, candidate: Candidate) -> Found | None:
         value = candidate.value
         digits = _NON_DIGIT.sub("", value)
         if not MIN_DIGITS <= len(digits) <= MAX_DIGITS + len(INTERNATIONAL_DIALING):
             return None
-        region = validate_phone(value, digits, self._regions(candidate.language, candidate.url))
+        regions = self._regions(candidate.language, candidate.url)
+        region = validate_phone(value, digits, regions, lambda: _announced(candidate))
         if region is None or self._looks_like_something_else(candidate, value, digits):
             return None
         return candidate.found(self.kind, region)
@@ -261,6 +263,11 @@ class PhoneDetector:
         if checks.looks_like_other_number(value) or _is_isbn_shaped(value, digits):
             return True
         return checks.not_a_phone_context(candidate.before(), candidate.after())
+
+
+def _announced(candidate: Candidate) -> bool:
+    """A phone label ("Tel.", "☎", "call", "llámanos") stands shortly before the candidate."""
+    return checks.PHONE_CUE.search(candidate.before()) is not None
 
 
 def _is_isbn_shaped(value: str, digits: str) -> bool:

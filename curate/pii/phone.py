@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-MIN_DIGITS = 7
+MIN_DIGITS = 6
 MAX_DIGITS = 15
 MIN_NATIONAL_DIGITS = 2
 MAX_NATIONAL_DIGITS = 17
@@ -173,10 +173,17 @@ def _valid_national(digits: str, region: _Region) -> str | None:
     return found
 
 
-def validate_phone(candidate: str, digits: str, regions: Sequence[str]) -> str | None:
+def validate_phone(
+    candidate: str,
+    digits: str,
+    regions: Sequence[str],
+    announced: Callable[[], bool] = lambda: True,
+) -> str | None:
     """The region of a valid phone number written as ``candidate``, or None.
 
     ``digits`` are the candidate's digits; ``regions`` the document's hints, likeliest first.
+    A national number of a region without a written trunk prefix that is one bare run of
+    digits ("29156060", also a count or an id) must be ``announced()`` by a phone label.
     """
     international = candidate.lstrip("(").startswith("+")
     if not international and digits.startswith(INTERNATIONAL_DIALING):
@@ -193,7 +200,10 @@ def validate_phone(candidate: str, digits: str, regions: Sequence[str]) -> str |
         if code in _NANP_REGIONS:
             if not _NANP_LAYOUT.match(candidate):
                 continue
-        elif region.written_trunk is not None and not region.written_trunk.match(digits):
+        elif region.written_trunk is not None:
+            if not region.written_trunk.match(digits):
+                continue
+        elif candidate == digits and not announced():
             continue
         found = _valid_national(digits, region)
         if found is not None:

@@ -13,6 +13,9 @@ from collections.abc import Mapping, Sequence
 
 # Countries (ISO 3166-1 alpha-2) whose numbers documents in a language most likely carry,
 # most likely first. Keys are ISO 639-3 codes, as in curate's language labels (``deu_Latn``).
+# Small countries whose national numbers have no trunk prefix and few digits (Luxembourg,
+# Liechtenstein, Monaco, San Marino, Malta) are hinted by their own language or URL only: as a
+# German, French, Italian or English document's hint they turn counts and ids into numbers.
 LANGUAGE_REGIONS: dict[str, tuple[str, ...]] = {
     "als": ("AL", "XK", "MK"),
     "bos": ("BA",),
@@ -20,20 +23,20 @@ LANGUAGE_REGIONS: dict[str, tuple[str, ...]] = {
     "cat": ("ES",),
     "ces": ("CZ",),
     "dan": ("DK",),
-    "deu": ("DE", "AT", "CH", "LU", "BE", "LI"),
+    "deu": ("DE", "AT", "CH", "BE"),
     "ekk": ("EE",),
     "ell": ("GR", "CY"),
-    "eng": ("IE", "GB", "MT", "US", "CA"),
+    "eng": ("IE", "GB", "US", "CA"),
     "est": ("EE",),
     "eus": ("ES", "FR"),
     "fin": ("FI",),
-    "fra": ("FR", "BE", "LU", "CH", "MC"),
+    "fra": ("FR", "BE", "CH"),
     "gle": ("IE",),
     "glg": ("ES",),
     "hrv": ("HR", "BA"),
     "hun": ("HU",),
     "isl": ("IS",),
-    "ita": ("IT", "CH", "SM"),
+    "ita": ("IT", "CH"),
     "lav": ("LV",),
     "lit": ("LT",),
     "ltz": ("LU",),
@@ -53,7 +56,7 @@ LANGUAGE_REGIONS: dict[str, tuple[str, ...]] = {
     "sqi": ("AL", "XK", "MK"),
     "srp": ("RS", "BA", "ME"),
     "swe": ("SE", "FI"),
-    "tur": ("TR", "CY"),
+    "tur": ("TR",),
     "ukr": ("UA",),
 }
 

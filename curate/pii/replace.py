@@ -80,11 +80,8 @@ class Replacer:
 
     config: PiiConfig
 
-    def _kind(self, kind: str) -> PiiKindConfig:
-        return getattr(self.config, kind)
-
     def replacement(self, kind: str, original: str, detail: str, occurrence: int) -> str:
-        settings = self._kind(kind)
+        settings: PiiKindConfig = getattr(self.config, kind)
         if settings.replace_with == "placeholder":
             return settings.placeholder or PLACEHOLDERS[kind]
         if settings.stand_ins:

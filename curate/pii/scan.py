@@ -1,14 +1,16 @@
 """Finding personal data in a whole text column at once.
 
-For each detector, Arrow's RE2 kernel marks every candidate span in the column in one pass
-(``\\x01candidate\\x02``). Only documents holding a mark are joined into one Python string,
-the marks give the candidates' offsets, and only candidates reach the (slower) boundary checks
-and validators. Offsets map back to documents through the documents' cumulative lengths.
-Where spans of two kinds overlap, the detector listed first wins.
+For each detector, Arrow's RE2 kernels find the documents that hold a candidate (a DFA pass
+over the whole text column) and mark every candidate span in them (``\\x01candidate\\x02``).
+The marked documents are joined into one Python string, the marks give the candidates'
+offsets, and only candidates reach the (slower) boundary checks and validators. Offsets map
+back to documents through the documents' cumulative lengths. Where spans of two kinds
+overlap, the detector listed first wins.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -40,16 +42,6 @@ def _join(texts: pa.Array) -> str:
     return pc.binary_join(lists, pa.scalar("", pa.large_string()))[0].as_py()
 
 
-def _marked_spans(marked: str) -> Iterator[tuple[int, int]]:
-    """(start, end) of each marked candidate, in offsets of the text without marks."""
-    pieces = marked.split(OPEN)
-    position = len(pieces[0])
-    for piece in pieces[1:]:
-        length = piece.index(CLOSE)
-        yield position, position + length
-        position += len(piece) - 1
-
-
 def _candidates(
     detector: Detector,
     texts: pa.Array,
@@ -60,19 +52,21 @@ def _candidates(
     if len(rows) == 0:
         return
     subset = texts.take(pa.array(rows, pa.int64()))
-    marked = pc.replace_substring_regex(subset, detector.pattern, OPEN + r"\0" + CLOSE)
-    text = _join(subset)
-    spans = np.fromiter(
-        (bound for span in _marked_spans(_join(marked)) for bound in span), np.int64
-    ).reshape(-1, 2)
-    lengths = pc.utf8_length(subset).to_numpy(zero_copy_only=False).astype(np.int64)
-    ends = np.cumsum(lengths)
-    owners = np.searchsorted(ends, spans[:, 0], side="right").tolist()
-    ends_list, rows_list = ends.tolist(), rows.tolist()
+    marked = _join(pc.replace_substring_regex(subset, detector.pattern, OPEN + r"\0" + CLOSE))
+    text = marked.replace(OPEN, "").replace(CLOSE, "")
+    ends = list(itertools.accumulate(pc.utf8_length(subset).to_pylist()))
+    rows_list = rows.tolist()
     not_before, not_after = detector.not_before, detector.not_after
-    for (start, end), owner in zip(spans.tolist(), owners, strict=True):
-        hi = ends_list[owner]
-        lo = hi - int(lengths[owner])
+    pieces = marked.split(OPEN)
+    position, owner, lo = len(pieces[0]), 0, 0
+    for piece in pieces[1:]:
+        start = position
+        end = start + piece.index(CLOSE)
+        position += len(piece) - 1
+        while ends[owner] <= start:
+            lo = ends[owner]
+            owner += 1
+        hi = ends[owner]
         if not_before.search(text, max(lo, start - BOUNDARY_CHARS), start):
             continue
         if not_after.match(text, end, hi):
