@@ -205,12 +205,12 @@ def _card_layout_length(value: str) -> int | None:
     return None
 
 
-# Digit groups: plain digits, or an area code in parentheses with the digits after it
-# ("(030) 1234", "+49 (0)30", "8 (41) 523", "+370 (5). 231"). Between groups: a space, a dash
-# or slash (maybe spaced) or a bare dot; a dot and a space end a sentence and join nothing.
-_PARENTHESISED = r"\(\d{1,5}(?:[- ]\d{1,5})?\)\.?[ \x{a0}]?\d+"
-_GROUP = rf"(?:{_PARENTHESISED}|\d+)"
-_SEPARATOR = r"(?:[ \x{a0}]?[-/][ \x{a0}]?|\.|[ \x{a0}])"
+# A phone candidate is a run of at least MIN_DIGITS digits, each but the first maybe after a
+# separator: a space, a dash or slash (maybe spaced), a bare dot, or a parenthesis ("(030) 1234",
+# "+49 (0)30", "8 (41) 523", "+370 (5). 231"). A dot and a space end a sentence and join
+# nothing. Counting digits in the pattern keeps years, amounts and decimals from being
+# candidates at all.
+_STEP = r"(?:[ \x{a0}]?[-/][ \x{a0}]?|\.|[ \x{a0}]|\)\.?[ \x{a0}]?|[ \x{a0}]?\()?\d"
 
 
 @dataclass
@@ -224,12 +224,7 @@ class PhoneDetector:
         default_factory=dict, init=False, repr=False
     )
     kind: str = "phone"
-    # International numbers, runs of two or more groups, or one long group: single short
-    # numbers (years, counts) never become candidates.
-    pattern: str = (
-        rf"\+[ \x{{a0}}]?{_GROUP}(?:{_SEPARATOR}{_GROUP}){{0,9}}"
-        rf"|{_GROUP}(?:{_SEPARATOR}{_GROUP}){{1,9}}|{_PARENTHESISED}|\d{{{MIN_DIGITS},}}"
-    )
+    pattern: str = rf"(?:\+[ \x{{a0}}]?)?\(?\d(?:{_STEP}){{{MIN_DIGITS - 1},{MAX_DIGITS + 1}}}\)?"
     # A candidate is a whole run of digit groups: it neither starts nor stops next to another
     # group, so "HU31 4175 1857 5889 3971" or "ISBN 978-3-16-148410-0" yield no inner numbers.
     # A label may touch it ("Tel:030 ..."), a digit and a dot, colon or space may not.
@@ -237,6 +232,7 @@ class PhoneDetector:
     not_after: re.Pattern[str] = re.compile(r"[\w@]|[.,/:-]?\d|[ \u00a0]+(?:[-/][ \u00a0]*)?\d")
 
     def accept(self, candidate: Candidate) -> Found | None:
+        _balance_parentheses(candidate)
         value = candidate.value
         digits = _NON_DIGIT.sub("", value)
         if not MIN_DIGITS <= len(digits) <= MAX_DIGITS + len(INTERNATIONAL_DIALING):
@@ -263,6 +259,16 @@ class PhoneDetector:
         if checks.looks_like_other_number(value) or _is_isbn_shaped(value, digits):
             return True
         return checks.not_a_phone_context(candidate.before(), candidate.after())
+
+
+def _balance_parentheses(candidate: Candidate) -> None:
+    """Leave out a parenthesis the number only borders: "(606/262590)" is "606/262590"."""
+    value = candidate.value
+    if value.startswith("(") and value.find(")") in (-1, len(value) - 1):
+        candidate.start += 1
+        value = value[1:]
+    if value.endswith(")") and value.count(")") > value.count("("):
+        candidate.end -= 1
 
 
 def _announced(candidate: Candidate) -> bool:

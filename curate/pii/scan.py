@@ -75,8 +75,8 @@ def _candidates(
         yield Candidate(text, start, end, doc, lo, hi, languages[doc], urls[doc])
 
 
-def _overlaps(found: Found, spans: list[Found]) -> bool:
-    return any(found.start < other.end and other.start < found.end for other in spans)
+def _overlaps(start: int, end: int, spans: list[Found]) -> bool:
+    return any(start < other.end and other.start < end for other in spans)
 
 
 def find_pii(
@@ -85,19 +85,24 @@ def find_pii(
     languages: Sequence[str | None] | None = None,
     urls: Sequence[str | None] | None = None,
 ) -> dict[int, list[Found]]:
-    """Validated spans per document index (documents without any are absent), sorted by start."""
+    """Validated spans per document index (documents without any are absent), sorted by start.
+
+    A candidate overlapping a span found by an earlier detector is not validated at all.
+    """
     texts = _without_marks(pc.fill_null(_as_array(texts), ""))
     languages = languages if languages is not None else [None] * len(texts)
     urls = urls if urls is not None else [None] * len(texts)
     per_document: dict[int, list[Found]] = {}
     for detector in detectors:
         for candidate in _candidates(detector, texts, languages, urls):
-            found = detector.accept(candidate)
-            if found is None:
+            spans = per_document.get(candidate.doc)
+            lo = candidate.lo
+            if spans and _overlaps(candidate.start - lo, candidate.end - lo, spans):
                 continue
-            spans = per_document.setdefault(candidate.doc, [])
-            if not _overlaps(found, spans):
-                spans.append(found)
+            found = detector.accept(candidate)
+            if found is None or (spans and _overlaps(found.start, found.end, spans)):
+                continue
+            per_document.setdefault(candidate.doc, []).append(found)
     for spans in per_document.values():
         spans.sort(key=lambda found: found.start)
     return per_document
