@@ -77,6 +77,21 @@ class Detector(Protocol):
 _FILE_SUFFIXES = frozenset(
     ["png", "jpg", "jpeg", "gif", "svg", "webp", "bmp", "ico", "tif", "tiff", "css", "js", "pdf"]
 )
+# Domains reserved for examples and tests (RFC 2606, RFC 6761): addresses there reach nobody,
+# and stand-ins like email@example.com are not found again.
+_RESERVED_DOMAINS = ("example.com", "example.org", "example.net")
+_RESERVED_SUFFIXES = (".example", ".test", ".invalid", ".localhost") + tuple(
+    "." + domain for domain in _RESERVED_DOMAINS
+)
+
+
+def _not_a_mailbox(domain: str) -> bool:
+    """An image name ("logo@2x.png") or an address in a reserved example domain."""
+    return (
+        domain.rsplit(".", 1)[1] in _FILE_SUFFIXES
+        or domain in _RESERVED_DOMAINS
+        or domain.endswith(_RESERVED_SUFFIXES)
+    )
 
 
 _LOCAL_PART = re.compile(r"[\w!#$%&'*+=?^`{|}~-]+(?:\.[\w!#$%&'*+=?^`{|}~-]+)*")
@@ -99,7 +114,7 @@ class EmailDetector:
 
     def accept(self, candidate: Candidate) -> Found | None:
         domain = _DOMAIN.match(candidate.text, candidate.end, candidate.hi)
-        if domain is None or domain.group().rsplit(".", 1)[1].lower() in _FILE_SUFFIXES:
+        if domain is None or _not_a_mailbox(domain.group().lower()):
             return None
         reach = max(candidate.lo, candidate.start - MAX_LOCAL_PART - 1)
         local = _LOCAL_PART.match(candidate.text[reach : candidate.start][::-1])
@@ -174,7 +189,7 @@ class CardDetector:
     pattern: str = r"\d(?:[ -]?\d){13,18}"
     # Not inside a URL, a path or a longer number (post ids pass Luhn one time in ten).
     not_before: re.Pattern[str] = re.compile(r"[\w.,+/=?&#:%-]$|\d[ -]$")
-    not_after: re.Pattern[str] = re.compile(r"\w|[.,/]\d|[ -]\d")
+    not_after: re.Pattern[str] = re.compile(r"\w|[.,]\d|[ -]\d")
 
     def accept(self, candidate: Candidate) -> Found | None:
         value = candidate.value
