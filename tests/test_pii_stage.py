@@ -17,6 +17,7 @@ import pytest
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
 
+from curate.card import README, CardOptions, write_card
 from curate.engine.local import LocalEngine
 from curate.pii.config import PiiConfig
 from curate.pipeline import build_stages
@@ -185,6 +186,10 @@ def test_run_counts_pii_per_language_and_never_records_it(
         assert value not in written
         assert not any(value in text for text in recorded), value
     assert written.count("<EMAIL>") == 2 and written.count("<PHONE>") == 2
+    write_card(out, CardOptions())
+    card = (out / README).read_text("utf-8").split("## Personal data", 1)[1].split("\n## ")[0]
+    assert "| `pol_Latn` |" in card and "docs_with_pii" not in card
+    assert not any(value in card for value in PII.values())
 
 
 def _evalset():
