@@ -21,13 +21,14 @@ from curate.card import README, CardOptions, write_card
 from curate.engine.local import LocalEngine
 from curate.pii.config import PiiConfig
 from curate.pipeline import build_stages
-from curate.recipe import RecipeError, parse_recipe
+from curate.recipe import RecipeError, load_recipe, parse_recipe
 from curate.runner import Run
 from curate.schema import make_batch
+from curate.stages.base import CountingStage
 from curate.stages.pii import PiiScrub
 from curate.stats import RunStats
 
-from .conftest import REPO
+from .conftest import RECIPES, REPO
 from .helpers import recipe
 
 PII = {
@@ -142,6 +143,17 @@ def test_recipe_section_and_pipeline_position() -> None:
     assert "pii.phone.default_regions: unknown phone regions ['XX']" in message
     with pytest.raises(RecipeError, match="pii.card.replace_with: must be one of"):
         parse_recipe({"name": "x", "pii": {"card": {"replace_with": "mask"}}})
+
+
+def test_routed_runs_scrub_each_language_and_count() -> None:
+    stages = build_stages(load_recipe(RECIPES / "eu_all.yaml"))
+    routed = next(stage for stage in stages if stage.name == "pii")
+    assert isinstance(routed, CountingStage) and isinstance(routed.stages["deu_Latn"], PiiScrub)
+    out = routed(batch([TEXT, "Tel. 030 1234567"], ["pol_Latn", "deu_Latn"]))
+    assert out.column("text")[1].as_py() == "Tel. <PHONE>"
+    counts = routed.take_counts()
+    assert counts["deu_Latn"] == {"docs_with_pii": 1, "phone": 1}
+    assert counts["pol_Latn"]["email"] == 1 and routed.take_counts() == {}
 
 
 def test_counters_merge_and_round_trip() -> None:
