@@ -20,7 +20,6 @@ import pyarrow.compute as pc
 from curate.pii.detectors import BOUNDARY_CHARS, Candidate, Detector, Found
 
 OPEN, CLOSE = "\x01", "\x02"
-_MARK_CHARACTERS = "[\x01\x02]"
 
 
 def _as_array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -30,10 +29,12 @@ def _as_array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
 
 
 def _without_marks(texts: pa.Array) -> pa.Array:
-    """Texts with any mark character of their own blanked, so marks are unambiguous."""
-    if not pc.any(pc.match_substring_regex(texts, _MARK_CHARACTERS)).as_py():
-        return texts
-    return pc.replace_substring_regex(texts, _MARK_CHARACTERS, " ")
+    """Texts with any mark character of their own blanked (same length), so marks are
+    unambiguous."""
+    for mark in (OPEN, CLOSE):
+        if pc.any(pc.match_substring(texts, mark)).as_py():
+            texts = pc.replace_substring(texts, mark, " ")
+    return texts
 
 
 def _join(texts: pa.Array) -> str:
@@ -67,7 +68,8 @@ def _candidates(
             lo = ends[owner]
             owner += 1
         hi = ends[owner]
-        if not_before.search(text, max(lo, start - BOUNDARY_CHARS), start):
+        reach = start - BOUNDARY_CHARS
+        if not_before.search(text, reach if reach > lo else lo, start):
             continue
         if not_after.match(text, end, hi):
             continue
@@ -76,7 +78,8 @@ def _candidates(
 
 
 def _overlaps(start: int, end: int, spans: list[Found]) -> bool:
-    return any(start < other.end and other.start < end for other in spans)
+    overlapping = [other for other in spans if start < other.end and other.start < end]
+    return bool(overlapping)
 
 
 def find_pii(
