@@ -83,7 +83,7 @@ class Replacer:
     def replacement(self, kind: str, original: str, detail: str, occurrence: int) -> str:
         settings: PiiKindConfig = getattr(self.config, kind)
         if settings.replace_with == "placeholder":
-            return settings.placeholder or PLACEHOLDERS[kind]
+            return PLACEHOLDERS[kind] if settings.placeholder is None else settings.placeholder
         if settings.stand_ins:
             return settings.stand_ins[occurrence % len(settings.stand_ins)]
         if kind == "email":
