@@ -6,6 +6,7 @@ personal data reaches a log line or an error message.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import ipaddress
 import re
@@ -102,6 +103,19 @@ def is_isbn(digits: str) -> bool:
 
 
 GLOBAL_UNICAST_V6 = ipaddress.IPv6Network("2000::/3")
+# IPv4 special-purpose ranges (IANA registry, RFC 6890), multicast and reserved space: listed
+# here rather than taken from ``ipaddress.is_global``, whose answer changed between Python
+# releases, so the same input gives the same output everywhere.
+_NOT_PUBLIC_V4 = (
+    "0.0.0.0/8 10.0.0.0/8 100.64.0.0/10 127.0.0.0/8 169.254.0.0/16 172.16.0.0/12 192.0.0.0/24 "
+    "192.0.2.0/24 192.88.99.0/24 192.168.0.0/16 198.18.0.0/15 198.51.100.0/24 203.0.113.0/24 "
+    "224.0.0.0/4 240.0.0.0/4"
+)
+_NOT_PUBLIC_V4_RANGES = sorted(
+    (int(net.network_address), int(net.broadcast_address))
+    for net in map(ipaddress.IPv4Network, _NOT_PUBLIC_V4.split())
+)
+_NOT_PUBLIC_V4_STARTS = [low for low, _ in _NOT_PUBLIC_V4_RANGES]
 
 
 def public_ip(candidate: str, include_private: bool) -> bool:
@@ -110,24 +124,25 @@ def public_ip(candidate: str, include_private: bool) -> bool:
     Private (RFC 1918, fc00::/7), loopback, link-local, documentation, multicast and other
     reserved ranges are kept by default: they are shared by millions of networks, identify
     nobody, and fill technical documentation. IPv6 counts as public only inside global unicast
-    2000::/3. ``include_private`` replaces every syntactically valid address instead.
+    2000::/3 and outside its special-purpose blocks. ``include_private`` replaces every
+    syntactically valid address instead.
     """
-    address = _parse_ip(candidate)
-    if address is None:
+    if ":" in candidate:
+        try:
+            address = ipaddress.IPv6Address(candidate)
+        except ValueError:
+            return False
+        return include_private or (address in GLOBAL_UNICAST_V6 and address.is_global)
+    value = _ipv4_value(candidate)
+    if value is None:
         return False
     if include_private:
         return True
-    if address.version == 6 and address not in GLOBAL_UNICAST_V6:
-        return False
-    return address.is_global
+    index = bisect.bisect_right(_NOT_PUBLIC_V4_STARTS, value) - 1
+    return index < 0 or value > _NOT_PUBLIC_V4_RANGES[index][1]
 
 
-def _parse_ip(candidate: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    if ":" in candidate:
-        try:
-            return ipaddress.IPv6Address(candidate)
-        except ValueError:
-            return None
+def _ipv4_value(candidate: str) -> int | None:
     value = 0
     for octet in candidate.split("."):
         if len(octet) > 1 and octet[0] == "0":  # leading zeros: octal to some parsers
@@ -136,7 +151,7 @@ def _parse_ip(candidate: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address |
         if number > 255:
             return None
         value = value * 256 + number
-    return ipaddress.IPv4Address(value)
+    return value
 
 
 def dotted_small_numbers(candidate: str) -> bool:

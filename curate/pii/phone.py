@@ -29,17 +29,18 @@ INTERNATIONAL_DIALING = "00"
 # (212) 555-0123, 212-555-0123, 1-800-555-0123.
 _NANP_REGIONS = frozenset({"US", "CA"})
 _NANP_LAYOUT = re.compile(r"^(?:1[ .-]?)?(?:\(\d{3}\) ?|\d{3}[ .-])\d{3}[ .-]\d{4}$")
+# A number is valid when it fits any type; the usual ones first, so most checks end early.
 _TYPES = (
-    "premium_rate",
+    "fixed_line",
+    "mobile",
     "toll_free",
+    "premium_rate",
     "shared_cost",
     "voip",
     "personal_number",
     "pager",
     "uan",
     "voicemail",
-    "fixed_line",
-    "mobile",
 )
 
 
