@@ -383,7 +383,8 @@ def public_ipv4(rng: random.Random) -> str:
     while True:
         address = ipaddress.IPv4Address(rng.getrandbits(32))
         text = str(address)
-        if address.is_global and any(len(p) > 1 for p in text.split(".")):
+        public = address.is_global and not address.is_multicast
+        if public and any(len(p) > 1 for p in text.split(".")):
             return text
 
 
@@ -595,6 +596,8 @@ def _assemble(
     return Document(doc_id, text.rstrip(), language, url, gold)
 
 
-def evaluation_set(shared_data: Path, docs_per_language: int = 40) -> Iterator[Document]:
+def evaluation_set(
+    shared_data: Path, docs_per_language: int = 40, seed: int = 4
+) -> Iterator[Document]:
     yield from natural_documents(shared_data)
-    yield from synthetic_documents(shared_data, docs_per_language)
+    yield from synthetic_documents(shared_data, docs_per_language, seed)

@@ -43,9 +43,10 @@ _CUE_TOKEN = re.compile(
 _TOKEN_END = frozenset(" \t\n\u00a0#№°º€$£¥") | frozenset(".:-")
 # Words that announce a phone number; just before an identifier cue they outweigh it ("Tel.-Nr.").
 PHONE_CUE = re.compile(
-    r"(?:\b(?:tel|tél|phone|fax|mobil|móvil|handy|gsm|cell|tlf|puh|tfn|τηλ|κιν|тел|моб|tālr|ruf"
-    r"|call|ring|llam|chiam|contact|kontakt|whatsapp|sms|síma|zvan|soit|zadzw|volej|zavol|hív"
-    r"|sunaț|обад)|\bfon\b|[☎📞]|(?-i:\b[TM]\s?:))",
+    r"\b(?:tel|tél|tlf|tfn|puh|fax|gsm|sms|fon|ruf|call|ring|τηλ|κιν|тел|моб)\b"
+    r"|\b(?:telef|teléf|téléph|teleph|telf|phone|mobil|móvil|handy|cell|llam|chiam|whatsapp"
+    r"|síma|sími|tālr|zvan|soit|zadzw|volej|zavol|hív|sunaț|обад|телеф|τηλέφ|puhel)\w*"
+    r"|[☎📞]|(?-i:\b[TM]\s?:)",
     re.IGNORECASE,
 )
 UNIT_AFTER = re.compile(

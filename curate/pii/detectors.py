@@ -196,9 +196,9 @@ class CardDetector:
         issuer = checks.card_issuer(_NON_DIGIT.sub("", value))
         if issuer is not None:
             return candidate.found(self.kind, issuer)
-        # Something may follow the number ("4111 1111 1111 1111 12/25"): try its card layout.
+        # An expiry date may follow the number ("4111 1111 1111 1111 12/25"): try its layout.
         length = _card_layout_length(value)
-        if length is None or length == len(value):
+        if length is None or length == len(value) or candidate.after(1) != "/":
             return None
         issuer = checks.card_issuer(_NON_DIGIT.sub("", value[:length]))
         if issuer is None:
