@@ -51,6 +51,8 @@ def build_detectors(config: PiiConfig) -> list[Detector]:
 
 @dataclass
 class PiiScrub:
+    """Replaces the personal data the recipe's ``pii`` section names; keeps every row."""
+
     config: PiiConfig
     name: str = "pii"
     output_fields: tuple[pa.Field, ...] = ()
@@ -86,7 +88,7 @@ class PiiScrub:
         ]
         mask = np.zeros(batch.num_rows, dtype=bool)
         mask[rows] = True
-        texts = pc.replace_with_mask(texts, pa.array(mask), pa.array(scrubbed, pa.string()))
+        texts = pc.replace_with_mask(texts, pa.array(mask), pa.array(scrubbed, texts.type))
         self._count(found, batch.column("language").to_pylist())
         return replace_column(batch, "text", texts)
 
