@@ -97,6 +97,7 @@ def _not_a_mailbox(domain: str) -> bool:
 _LOCAL_PART = re.compile(r"[\w!#$%&'*+=?^`{|}~-]+(?:\.[\w!#$%&'*+=?^`{|}~-]+)*")
 _LOCAL_CHAR = re.compile(r"[\w.!#$%&'*+=?^`{|}~-]")
 MAX_LOCAL_PART = 64
+MAX_DOMAIN = 255  # bounds the domain pattern's backtracking on adversarial text
 
 
 _DOMAIN = re.compile(r"(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,24}(?![\w-]|\.[^\W_])")
@@ -113,7 +114,8 @@ class EmailDetector:
     not_after: re.Pattern[str] = re.compile(r"(?!)")
 
     def accept(self, candidate: Candidate) -> Found | None:
-        domain = _DOMAIN.match(candidate.text, candidate.end, candidate.hi)
+        reach = min(candidate.hi, candidate.end + MAX_DOMAIN)
+        domain = _DOMAIN.match(candidate.text, candidate.end, reach)
         if domain is None or _not_a_mailbox(domain.group().lower()):
             return None
         reach = max(candidate.lo, candidate.start - MAX_LOCAL_PART - 1)
