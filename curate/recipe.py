@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from curate.pii.config import PiiConfig
+from curate.stages.quality.config import FiltersConfig
 
 MAX_EXTENDS_DEPTH = 10
 
@@ -77,6 +78,7 @@ class Recipe(Section):
     read: ReadConfig = ReadConfig()
     extract: ExtractConfig = ExtractConfig()
     langid: LangIdConfig = LangIdConfig()
+    filters: FiltersConfig = FiltersConfig()
     pii: PiiConfig = PiiConfig()
     output: OutputConfig = OutputConfig()
     # One pass, many languages: the recipes (by name, beside this one) whose languages this
