@@ -13,6 +13,7 @@ from curate.stages.base import Stage
 from curate.stages.dedup import Dedup, ParallelMap
 from curate.stages.extract import Extract
 from curate.stages.langid import LanguageId
+from curate.stages.pii import PiiScrub
 from curate.stages.quality.optout import OptOut
 from curate.stages.quality.text_filters import build_text_filters
 from curate.stages.quality.url import UrlFilter
@@ -57,7 +58,10 @@ def _before_extract(recipe: Recipe) -> list[Stage]:
 
 def _after_langid(recipe: Recipe) -> list[Stage]:
     """The stages that depend on the document's language."""
-    return list(build_text_filters(recipe.filters))
+    stages: list[Stage] = list(build_text_filters(recipe.filters))
+    if recipe.pii.enabled:
+        stages.append(PiiScrub(recipe.pii))
+    return stages
 
 
 def langid_config(recipe: Recipe) -> LangIdConfig:

@@ -57,7 +57,11 @@ def out(
     labelled_jsonl(shared_data, root / "labelled.jsonl")
     recipe = without_quality_filters(load_recipe(RECIPES / "base.yaml"))
     recipe = recipe.model_copy(
-        update={"langid": recipe.langid.model_copy(update={"min_score": 0.9})}
+        update={
+            "langid": recipe.langid.model_copy(update={"min_score": 0.9}),
+            # The card of a run without PII scrubbing; with it: tests/test_pii_stage.py.
+            "pii": recipe.pii.model_copy(update={"enabled": False}),
+        }
     )
     Run(recipe, [*warc_files, root / "labelled.jsonl"], root / "out").execute(LocalEngine(1))
     write_card(root / "out", CardOptions(), eu_summary=True)

@@ -322,6 +322,13 @@ def _pii_from_stats(stats: dict[str, Any], languages: dict[str, LanguageFacts]) 
     sources: list[dict[str, Any]] = []
     if isinstance(stats.get("pii"), dict):
         sources.append(stats["pii"])
+    counted = stats.get("counters", {}).get("pii", {})  # curate's PII stage counters
+    sources.append(
+        {
+            code: {k: n for k, n in kinds.items() if k != "docs_with_pii"}
+            for code, kinds in counted.items()
+        }
+    )
     for stage in stats["stages"].values():
         sources.append({code: entry.get("pii") for code, entry in stage.items()})
     for source in sources:
