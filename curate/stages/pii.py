@@ -49,6 +49,9 @@ def build_detectors(config: PiiConfig) -> list[Detector]:
     return detectors
 
 
+MAX_PASSES = 4
+
+
 @dataclass
 class PiiScrub:
     """Replaces the personal data the recipe's ``pii`` section names; keeps every row."""
@@ -74,28 +77,46 @@ class PiiScrub:
         )
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        if batch.num_rows == 0:
-            return batch
-        found = self.find(batch)
-        if not found:
-            return batch
-        rows = sorted(found)
+        """Scrub to a fixed point: a replacement changes its neighbours' context (a number
+        next to a placeholder may read as a phone number), so changed rows are scanned again
+        until nothing more is found; scrubbing a scrubbed batch then changes nothing."""
+        rows = np.arange(batch.num_rows)
+        languages = batch.column("language").to_pylist()
+        seen: set[int] = set()
         texts = batch.column("text").combine_chunks()
-        replacer = Replacer(self.config)
-        originals = texts.take(pa.array(rows, pa.int64())).to_pylist()
-        scrubbed = [
-            replacer.apply(text, found[row]) for row, text in zip(rows, originals, strict=True)
-        ]
-        mask = np.zeros(batch.num_rows, dtype=bool)
-        mask[rows] = True
-        texts = pc.replace_with_mask(texts, pa.array(mask), pa.array(scrubbed, texts.type))
-        self._count(found, batch.column("language").to_pylist())
-        return replace_column(batch, "text", texts)
+        for _ in range(MAX_PASSES):
+            if rows.size == 0:
+                break
+            subset = batch if rows.size == batch.num_rows else batch.take(pa.array(rows))
+            found = self.find(replace_column(subset, "text", texts.take(pa.array(rows))))
+            if not found:
+                break
+            changed = rows[sorted(found)]
+            scrubbed = self._replace(
+                texts.take(pa.array(changed)), [found[i] for i in sorted(found)]
+            )
+            mask = np.zeros(batch.num_rows, dtype=bool)
+            mask[changed] = True
+            texts = pc.replace_with_mask(texts, pa.array(mask), pa.array(scrubbed, texts.type))
+            self._count({int(rows[i]): spans for i, spans in found.items()}, languages, seen)
+            rows = changed
+        return replace_column(batch, "text", texts) if seen else batch
 
-    def _count(self, found: dict[int, list[Found]], languages: list[str | None]) -> None:
+    def _replace(self, originals: pa.Array, spans: list[list[Found]]) -> list[str]:
+        replacer = Replacer(self.config)
+        return [
+            replacer.apply(text, found)
+            for text, found in zip(originals.to_pylist(), spans, strict=True)
+        ]
+
+    def _count(
+        self, found: dict[int, list[Found]], languages: list[str | None], seen: set[int]
+    ) -> None:
         for row, spans in found.items():
             counts = self._counts.setdefault(languages[row] or UNKNOWN_LANGUAGE, {})
-            counts[DOCS_WITH_PII] = counts.get(DOCS_WITH_PII, 0) + 1
+            if row not in seen:
+                seen.add(row)
+                counts[DOCS_WITH_PII] = counts.get(DOCS_WITH_PII, 0) + 1
             for span in spans:
                 counts[span.kind] = counts.get(span.kind, 0) + 1
 
