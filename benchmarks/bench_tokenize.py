@@ -130,7 +130,7 @@ def run_stage(corpus: Path, scratch: Path, tokenizer: str, cores: int) -> tuple[
     start, cpu = time.perf_counter(), time.process_time()
     TokenizePass(config, OutputConfig()).run(scratch, stats)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-    return wall, cpu, sum(stats.tokens.values())
+    return wall, cpu, stats.summaries["tokenize"]["tokens"]
 
 
 def worker(args: argparse.Namespace) -> None:

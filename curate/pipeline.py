@@ -11,8 +11,13 @@ from curate.engine.tokenize import TokenizePass
 from curate.recipe import LangIdConfig, Recipe
 from curate.schema import DOCUMENT_SCHEMA
 from curate.stages.base import Stage
+from curate.stages.dedup import Dedup, ParallelMap
 from curate.stages.extract import Extract
 from curate.stages.langid import LanguageId
+from curate.stages.pii import PiiScrub
+from curate.stages.quality.optout import OptOut
+from curate.stages.quality.text_filters import build_text_filters
+from curate.stages.quality.url import UrlFilter
 from curate.stages.route import per_language_stages
 from curate.stats import RunStats
 
@@ -35,7 +40,29 @@ def build_stages(recipe: Recipe) -> list[Stage]:
     """The per-batch stages, in order."""
     if recipe.route:
         return _routed_stages(recipe)
-    return [Extract(recipe.extract), LanguageId(recipe.langid, recipe.languages)]
+    return [
+        *_before_extract(recipe),
+        Extract(recipe.extract),
+        LanguageId(recipe.langid, recipe.languages),
+        *_after_langid(recipe),
+    ]
+
+
+def _before_extract(recipe: Recipe) -> list[Stage]:
+    """Opt-out needs the HTML, and URL checks are cheap: both run before extraction."""
+    filters = recipe.filters
+    stages: list[Stage] = [OptOut(filters.opt_out)] if filters.opt_out.enabled else []
+    if filters.url.enabled and filters.url.blocklists:
+        stages.append(UrlFilter(filters.url))
+    return stages
+
+
+def _after_langid(recipe: Recipe) -> list[Stage]:
+    """The stages that depend on the document's language."""
+    stages: list[Stage] = list(build_text_filters(recipe.filters))
+    if recipe.pii.enabled:
+        stages.append(PiiScrub(recipe.pii))
+    return stages
 
 
 def langid_config(recipe: Recipe) -> LangIdConfig:
@@ -48,18 +75,29 @@ def _routed_stages(recipe: Recipe) -> list[Stage]:
     thresholds: dict[str, float] = {}
     downstream: dict[str, list[Stage]] = {}
     for sub in recipe.route.values():
-        own = build_stages(sub)[2:]
+        own = _after_langid(sub)
         for code in sub.languages:
             thresholds[code] = sub.langid.min_score_per_language.get(code, sub.langid.min_score)
             downstream[code] = own
     langid = recipe.langid.model_copy(update={"min_score_per_language": thresholds})
-    stages = [Extract(recipe.extract), LanguageId(langid, recipe.languages)]
+    stages = [
+        *_before_extract(recipe),
+        Extract(recipe.extract),
+        LanguageId(langid, recipe.languages),
+    ]
     return stages + per_language_stages(downstream)
 
 
-def build_corpus_passes(recipe: Recipe) -> list[CorpusPass]:
-    """The whole-corpus passes, in order, run after every unit finishes."""
+def build_corpus_passes(
+    recipe: Recipe, parallel_map: ParallelMap | None = None
+) -> list[CorpusPass]:
+    """The whole-corpus passes, in order, run after every unit finishes.
+
+    ``parallel_map`` (an engine's ``map``) lets a pass spread per-shard work over workers.
+    """
     passes: list[CorpusPass] = []
+    if recipe.dedup.enabled and (recipe.dedup.exact or recipe.dedup.near):
+        passes.append(Dedup(recipe.dedup, recipe.output, parallel_map))
     if recipe.tokenize.enabled:
         passes.append(TokenizePass(recipe.tokenize, recipe.output))
     return passes

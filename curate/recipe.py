@@ -14,6 +14,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from curate.dedup.config import DedupConfig
+from curate.pii.config import PiiConfig
+from curate.stages.quality.config import FiltersConfig
 from curate.stages.tokenize import TokenizeConfig
 
 MAX_EXTENDS_DEPTH = 10
@@ -77,6 +80,9 @@ class Recipe(Section):
     read: ReadConfig = ReadConfig()
     extract: ExtractConfig = ExtractConfig()
     langid: LangIdConfig = LangIdConfig()
+    filters: FiltersConfig = FiltersConfig()
+    dedup: DedupConfig = DedupConfig()
+    pii: PiiConfig = PiiConfig()
     output: OutputConfig = OutputConfig()
     tokenize: TokenizeConfig = TokenizeConfig()
     # One pass, many languages: the recipes (by name, beside this one) whose languages this

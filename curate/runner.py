@@ -38,6 +38,7 @@ RECORDED_PACKAGES = (
     "datatrove",
     "datasketch",
     "numpy",
+    "scipy",
     "pydantic",
     "tokenizers",
     "mistral_common",
@@ -105,7 +106,7 @@ class Run:
                     "use --force to replace it or choose another --output"
                 )
             if previous != identity:
-                for part in ("data", "dropped", "work", "tokens"):
+                for part in ("data", "dropped", "rejected", "work", "tokens"):
                     shutil.rmtree(self.out / part, ignore_errors=True)
         write_json(run_file, identity)
         remove_stale_temps(self.out)
@@ -128,12 +129,12 @@ class Run:
                 on_docs=lambda n: progress.advance(docs, n),
                 on_unit=lambda _result: progress.advance(done, 1),
             )
-        stats, _ = self._merge(units)
-        for corpus_pass in build_corpus_passes(self.recipe):
+        stats, timing = self._merge(units)
+        for corpus_pass in build_corpus_passes(self.recipe, getattr(engine, "map", None)):
             corpus_pass.run(self.out, stats)
         summary = stats.to_dict()
         write_json(self.out / "stats.json", summary, sort_keys=False)
-        timing = {k: round(v, 3) for k, v in stats.seconds.items()}  # passes' seconds too
+        timing = {k: round(v, 3) for k, v in {**timing, **stats.seconds}.items()}
         write_json(self.out / "timing.json", timing, sort_keys=False)
         write_json(self.out / "manifest.json", self._manifest(units))
         return summary, timing

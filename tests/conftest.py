@@ -46,31 +46,34 @@ TOKENIZED_LANGUAGES = {
 }
 
 
-def write_sentence_documents(path: Path, codes: list[str], per_doc: int = 5) -> None:
+def write_sentence_documents(path: Path, codes: dict[str, range], per_doc: int = 5) -> None:
     """JSONL documents of ``per_doc`` real sentences each from the shared langid data."""
     import json
 
     with open(path, "w", encoding="utf-8") as stream:
-        for code in codes:
+        for code, lines_taken in codes.items():
             lines = (
                 (SHARED_DATA / "langid" / f"{code}.txt").read_text(encoding="utf-8").splitlines()
             )
-            for start in range(0, 400, per_doc):
+            for start in range(lines_taken.start, lines_taken.stop, per_doc):
                 text = "\n".join(lines[start : start + per_doc])
                 stream.write(json.dumps({"id": f"{code}-{start}", "text": text}) + "\n")
 
 
 @pytest.fixture(scope="session")
 def tokenized_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real run (langid, then the tokenize pass with Tekken, BOS and EOS) over two inputs."""
+    """A real run of the base recipe (langid, filters, PII, dedup), then the tokenize pass with
+    Tekken, BOS and EOS, over two inputs; French comes from both."""
     from curate.engine.local import LocalEngine
     from curate.recipe import deep_merge, load_raw, parse_recipe
     from curate.runner import Run
 
     root = tmp_path_factory.mktemp("tokenized")
     first, second = root / "part-a.jsonl", root / "part-b.jsonl"
-    write_sentence_documents(first, ["fr", "de", "pl"])
-    write_sentence_documents(second, ["el", "bg", "fi", "fr"])
+    write_sentence_documents(first, {"fr": range(300), "de": range(400), "pl": range(400)})
+    write_sentence_documents(
+        second, {"el": range(400), "bg": range(400), "fi": range(400), "fr": range(300, 500)}
+    )
     raw = deep_merge(
         load_raw(RECIPES / "base.yaml"),
         {

@@ -107,11 +107,11 @@ def write_mixture(path: Path, run: Path, **overrides) -> Path:  # noqa: ANN003
     mixture = {
         "name": "eu-test",
         "inputs": [str(run)],
-        "total_tokens": 150_000,
+        "total_tokens": 110_000,
         "strategy": "unimax",
         "max_epochs": 2,
         "seed": 11,
-        "shard_tokens": 40_000,
+        "shard_tokens": 30_000,
         **overrides,
     }
     path.write_text(yaml.safe_dump(mixture))
@@ -143,7 +143,7 @@ def test_manifest_matches_shards_and_targets(mixed: Path, tokenized_run: Path) -
             np.testing.assert_array_equal(dataset[position], original)
             written[row["language"]] = written.get(row["language"], 0) + len(original)
     assert sum(s["tokens"] for s in manifest["shards"]) == manifest["tokens"]
-    assert sum(r["target_tokens"] for r in manifest["languages"].values()) == 150_000
+    assert sum(r["target_tokens"] for r in manifest["languages"].values()) == 110_000
     assert len(manifest["shards"]) >= 3
     summary = json.loads((tokenized_run / "tokens" / "tokens.json").read_text())
     for language, row in manifest["languages"].items():

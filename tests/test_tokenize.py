@@ -215,10 +215,11 @@ def test_round_trip_through_the_pass(tokenized_run: Path, mistral_tekkenizer) ->
 
 def test_pass_accounts_every_document_and_tokens(tokenized_run: Path) -> None:
     stats = json.loads((tokenized_run / "stats.json").read_text())
-    tokenize = stats["stages"]["tokenize"]
-    langid = stats["stages"]["langid"]
+    names = list(stats["stages"])
+    assert names[-1] == "tokenize"  # after every other stage and pass (dedup)
+    tokenize, before = stats["stages"]["tokenize"], stats["stages"][names[-2]]
     for language, entry in tokenize.items():
-        assert entry["docs_in"] == entry["docs_kept"] == langid[language]["docs_kept"]
+        assert entry["docs_in"] == entry["docs_kept"] == before[language]["docs_kept"]
     assert stats["totals"]["docs_kept"] == sum(e["docs_kept"] for e in tokenize.values())
     assert (
         stats["totals"]["docs_read"]
@@ -226,14 +227,20 @@ def test_pass_accounts_every_document_and_tokens(tokenized_run: Path) -> None:
     )
     summary = json.loads((tokenized_run / "tokens" / "tokens.json").read_text())
     per_language = {k: v["tokens"] for k, v in summary["languages"].items()}
-    assert stats["tokens"]["per_language"] == per_language
+    assert stats["tokenize"]["tokens_per_language"] == per_language
+    assert stats["tokenize"]["tokens"] == sum(per_language.values())
+    counted = {k: v["tokens"] for k, v in stats["counters"]["tokenize"].items()}
+    assert counted == per_language
     fra = sorted((tokenized_run / "data" / "fra_Latn").glob("*.parquet"))
     assert len(fra) == 2 and summary["languages"]["fra_Latn"]["shards"] == [
         f"fra_Latn/{p.stem}" for p in fra
     ]
     assert "tokenize" in json.loads((tokenized_run / "timing.json").read_text())
     units = [json.loads(p.read_text()) for p in (tokenized_run / "work" / "done").glob("*.json")]
-    assert sum(u["stats"]["totals"]["docs_kept"] for u in units) == stats["totals"]["docs_kept"]
+    # Each unit counts what its batch stages kept (the corpus passes run later, on all units).
+    first_pass = next(name for name in ("dedup", "tokenize") if name in names)
+    into_passes = sum(e["docs_in"] for e in stats["stages"][first_pass].values())
+    assert sum(u["stats"]["totals"]["docs_kept"] for u in units) == into_passes
     manifest = json.loads((tokenized_run / "manifest.json").read_text())
     assert manifest["tokenizer"]["sha256"] == summary["sha256"]
     assert manifest["tokenizer"]["file"] == "tekken_240911.json"
@@ -281,6 +288,7 @@ def test_changed_specials_redo_every_shard(tokenized_run: Path, tmp_path: Path) 
         counts = np.array(after.column(TOKEN_COUNT).to_pylist())
         assert (counts == np.array(before.column(TOKEN_COUNT).to_pylist()) - 1).all()
         dataset = IndexedDataset(out / "tokens" / shard.parent.name / shard.stem)
+        assert len(dataset) == after.num_rows > 0
         assert dataset[0][0] != 1 and dataset[0][-1] == 2
 
 

@@ -87,6 +87,12 @@ class TokenizePass:
             entry.setdefault("shards", []).append(f"{shard.parent.name}/{shard.stem}")
         summary = {**identity, "bos": self.config.bos, "eos": self.config.eos}
         write_json(out / TOKENS_DIR / SUMMARY_FILE, {**summary, "languages": languages})
+        stats.summaries[self.name] = {
+            "tokenizer": identity["file"],
+            "sha256": identity["sha256"],
+            "tokens": sum(entry["tokens"] for entry in languages.values()),
+            "tokens_per_language": {k: v["tokens"] for k, v in languages.items()},
+        }
 
     def _reset_if_changed(self, out: Path, identity: dict[str, Any]) -> None:
         """Token shards made with another tokenizer or BOS/EOS setting are all redone."""
@@ -203,7 +209,7 @@ class _ShardRewrite:
         tokens = int(self._tokens.close().sum(dtype=np.int64))
         assert self._parquet is not None  # every shard yields at least one (maybe empty) group
         self._parquet.close()
-        self._stats.record_tokens(self.shard.parent.name, tokens)
+        self._stats.count(self.stage_name, {self.shard.parent.name: {"tokens": tokens}})
         result = {
             "shard": f"{self.shard.parent.name}/{self.shard.name}",
             "documents": self._documents,
