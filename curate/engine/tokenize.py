@@ -13,9 +13,9 @@ dtype, and per language the documents, tokens and shard prefixes; ``curate mix``
 Each finished shard leaves a marker under ``OUT/work/tokenize/``, so a re-run after a crash
 redoes only unfinished shards; a changed tokenizer or BOS/EOS setting redoes all of them.
 
-Reading the next row group and writing the previous one run on one I/O thread while the
-current one is encoded (Arrow, zstd and file writes release the GIL), across shard boundaries
-too, so on several cores the Parquet work hides behind the encoding.
+Reading the next row group and writing the previous one run on a reader and a writer thread
+while the current one is encoded (Arrow, zstd and file writes release the GIL), across shard
+boundaries too, so on several cores the Parquet work hides behind the encoding.
 """
 
 from __future__ import annotations
@@ -126,37 +126,44 @@ class TokenizePass:
     def _tokenize(
         self, out: Path, shards: list[Path], stage: Tokenize, dtype: np.dtype
     ) -> dict[Path, dict[str, Any]]:
-        """Encode ``shards`` row group by row group, I/O overlapping on one thread."""
+        """Encode ``shards`` row group by row group; reading and writing overlap the encoding.
+
+        Reads and writes have a thread each, so a slow ``fsync`` on commit does not hold up
+        the next row group.
+        """
         finished: dict[Path, Future[dict[str, Any]]] = {}
         rewrite: _ShardRewrite | None = None
         numbers = {shard: f"{n}/{len(shards)}" for n, shard in enumerate(shards, 1)}
-        with ThreadPoolExecutor(1, thread_name_prefix="tokenize-io") as io:
-            for shard, table, last in _prefetched(io, shards):
+        with (
+            ThreadPoolExecutor(1, thread_name_prefix="tokenize-read") as reader,
+            ThreadPoolExecutor(1, thread_name_prefix="tokenize-write") as writer,
+        ):
+            for shard, table, last in _prefetched(reader, shards):
                 if rewrite is None:
                     rewrite = _ShardRewrite(out, shard, self.output, dtype, self.name)
                 start = time.perf_counter()
                 encoded = stage(_without_token_count(table))
-                rewrite.write(io, encoded, time.perf_counter() - start)
+                rewrite.write(writer, encoded, time.perf_counter() - start)
                 if last:
-                    finished[shard] = io.submit(rewrite.finish, numbers[shard])
+                    finished[shard] = writer.submit(rewrite.finish, numbers[shard])
                     rewrite = None
         return {shard: future.result() for shard, future in finished.items()}
 
 
 def _prefetched(
-    io: ThreadPoolExecutor, shards: list[Path]
+    reader: ThreadPoolExecutor, shards: list[Path]
 ) -> Iterator[tuple[Path, pa.Table, bool]]:
     """(shard, row group, last of its shard) in order; the next is read while one is used."""
     groups = []
     for shard in shards:
         count = pq.ParquetFile(shard).metadata.num_row_groups
         groups += [(shard, g, g == count - 1) for g in range(count)] or [(shard, -1, True)]
-    reading = io.submit(_read_group, *groups[0][:2]) if groups else None
+    reading = reader.submit(_read_group, *groups[0][:2]) if groups else None
     for number, (shard, _, last) in enumerate(groups):
         assert reading is not None
         table = reading.result()
         if number + 1 < len(groups):
-            reading = io.submit(_read_group, *groups[number + 1][:2])
+            reading = reader.submit(_read_group, *groups[number + 1][:2])
         yield shard, table, last
 
 
@@ -185,11 +192,11 @@ class _ShardRewrite:
         self._tokens = IndexedDatasetWriter(token_prefix(self.out, self.shard), self.dtype)
         self._stats = RunStats((self.stage_name,))
 
-    def write(self, io: ThreadPoolExecutor, encoded: pa.Table, seconds: float) -> None:
-        """Hand ``encoded`` to the I/O thread (after the previous row group) and count it."""
+    def write(self, writer: ThreadPoolExecutor, encoded: pa.Table, seconds: float) -> None:
+        """Hand ``encoded`` to the writer thread (after the previous row group); count it."""
         if self._writing is not None:
             self._writing.result()
-        self._writing = io.submit(self._write, encoded)
+        self._writing = writer.submit(self._write, encoded)
         accounted = _accounting_view(encoded)
         self._stats.record(self.stage_name, accounted, accounted, seconds)
         self._documents += encoded.num_rows
@@ -203,9 +210,9 @@ class _ShardRewrite:
         self._parquet.write(rows)
 
     def finish(self, number: str) -> dict[str, Any]:
-        """Commit token files, then the Parquet, then the marker (runs on the I/O thread)."""
+        """Commit token files, then the Parquet, then the marker (on the writer thread)."""
         if self._writing is not None:
-            self._writing.result()  # done already (one I/O thread, in order); re-raises a failure
+            self._writing.result()  # done already (one writer thread, in order); re-raises
         tokens = int(self._tokens.close().sum(dtype=np.int64))
         assert self._parquet is not None  # every shard yields at least one (maybe empty) group
         self._parquet.close()
