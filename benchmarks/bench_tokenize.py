@@ -14,7 +14,7 @@ process pinned to that many cores measures:
 Best of ``--trials`` (alternating) for each. ``stage/raw`` is stage tokens/s over the best raw
 library call (wall clock); ``cpu stage/raw`` the same on process CPU time, which other jobs on
 a shared machine disturb less; ``stage/core`` is what the Parquet and token-shard I/O costs.
-Peak RSS is the pass alone in a fresh process over 1x and 4x a corpus (``--memory-repeat``
+Peak RSS is the pass alone in a fresh process over 1x, 4x and 8x a corpus (``--memory-repeat``
 copies) in the same number of shards: it streams row groups, so 4x the data barely moves it.
 
     python benchmarks/bench_tokenize.py            # about 3 minutes on 2 cores
@@ -239,7 +239,7 @@ def main() -> None:
         print()
         print(f"{'corpus':<10} {'Parquet MiB':>11} {'tokens':>11} {'RSS after load MiB':>18} "
               f"{'peak RSS MiB':>12}")  # fmt: skip
-        for factor in (1, 4):
+        for factor in (1, 4, 8):
             big = root / f"corpus-x{factor}"
             build_corpus(big, args.memory_repeat * factor, args.shards)
             size = sum(p.stat().st_size for p in big.rglob("*.parquet"))
