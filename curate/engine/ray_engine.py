@@ -1,0 +1,285 @@
+"""The Ray engine: the same recipe on Ray Data, on this machine or on a cluster.
+
+One Ray Data dataset per run (design notes in docs/ray.md):
+
+- a row per unit, read by a generator ``map_batches`` that yields one row per input batch: a
+  :class:`~curate.engine.flow.BatchRecord` (the batch's Arrow documents with their stats and
+  ledger rows), so a batch never splits or merges on its way through the stages;
+- one ``map_batches`` per stage: stateless stages as Ray tasks, stages that load a model
+  (language ID, tokenizer) as an actor pool whose actors load it once and keep it; Ray fuses the
+  tasks into the next operator, so read, extraction and language ID run in one process per unit;
+- the driver takes the records as they finish and a :class:`~curate.engine.flow.UnitAssembler`
+  per unit writes them in batch order: the same files, bytes and done markers as the local
+  engine, whatever the worker count, the arrival order or a retried task.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from curate.engine.flow import BatchRecord, UnitAssembler, apply_stage, read_unit
+from curate.engine.unit import ProgressCallback, WorkUnit
+from curate.pipeline import build_stages
+from curate.recipe import Recipe
+from curate.runner import RunError
+from curate.stages.base import Stage
+
+log = logging.getLogger(__name__)
+UnitDone = Callable[[dict[str, Any]], None]
+# Stages that load a model; a stage may also say so itself with a ``holds_model`` attribute.
+MODEL_STAGES = frozenset({"langid", "tokenize"})
+# A record is a whole batch already: small blocks let each move on as soon as it is ready.
+BLOCK_BYTES = 1 << 20
+RECORD = "record"
+ATTEMPTS = 2
+WAIT_SECONDS = 600.0
+POLL_SECONDS = 2.0
+PROBE_SECONDS = 5.0
+
+
+def holds_model(stage: Stage) -> bool:
+    return bool(getattr(stage, "holds_model", stage.name in MODEL_STAGES))
+
+
+def _records_table(records: list[BatchRecord]) -> pa.Table:
+    return pa.table(
+        {
+            "unit": pa.array([r.unit for r in records], pa.int32()),
+            "batch": pa.array([r.index for r in records], pa.int32()),
+            RECORD: pa.array([r.to_bytes() for r in records], pa.large_binary()),
+        }
+    )
+
+
+def _records(table: pa.Table) -> Iterator[BatchRecord]:
+    for data in table.column(RECORD).to_pylist():
+        yield BatchRecord.from_bytes(data)
+
+
+def read_units(units: pa.Table, recipe: Recipe) -> Iterator[pa.Table]:
+    """Ray Data UDF: each unit row becomes its batch records, one output row per batch."""
+    for row in units.to_pylist():
+        unit = WorkUnit(row["name"], Path(row["path"]))
+        for record in read_unit(unit, row["number"], recipe):
+            yield _records_table([record])
+
+
+_STAGES: dict[tuple[str, int], Stage] = {}
+
+
+def run_stage(table: pa.Table, recipe: Recipe, step: int) -> pa.Table:
+    """Ray Data UDF for a stateless stage (a task; the stage is built once per worker)."""
+    key = (recipe.fingerprint(), step)
+    if key not in _STAGES:
+        _STAGES[key] = build_stages(recipe)[step]
+    return _records_table([apply_stage(r, _STAGES[key], recipe) for r in _records(table)])
+
+
+class ModelStage:
+    """Ray Data UDF for a stage holding a model: one per actor, so the model loads once."""
+
+    def __init__(self, recipe: Recipe, step: int) -> None:
+        self.recipe = recipe
+        self.stage = build_stages(recipe)[step]
+
+    def __call__(self, table: pa.Table) -> pa.Table:
+        return _records_table([apply_stage(r, self.stage, self.recipe) for r in _records(table)])
+
+
+def _call(fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any]) -> Any:
+    return fn(*args, **kwargs)
+
+
+class RayExecutor(Executor):
+    """``concurrent.futures`` over Ray tasks: corpus passes submit their heavy parts here."""
+
+    def __init__(self, max_retries: int = 3) -> None:
+        import ray
+
+        self._remote = ray.remote(max_retries=max_retries, retry_exceptions=False)(_call)
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        return self._remote.remote(fn, args, kwargs).future()
+
+
+def _check_listening(address: str) -> None:
+    """Fail fast on HOST:PORT with nothing listening (``ray.init`` retries for minutes)."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=PROBE_SECONDS).close()
+    except OSError as error:
+        raise ConnectionError(f"nothing listens there ({error.strerror or error})") from None
+
+
+@dataclass
+class RayEngine:
+    """Runs units on Ray: joins ``address`` (``auto`` or HOST:PORT) or starts Ray here.
+
+    Use it as a context manager around a whole run, so corpus passes can use
+    :attr:`executor` after the units; a Ray instance it started stops on exit.
+    """
+
+    address: str | None = None
+    workers: int | None = None
+    object_store_bytes: int | None = None
+    wait_nodes: int = 0
+    wait_seconds: float = WAIT_SECONDS
+    _started: bool = field(default=False, init=False)
+
+    def __enter__(self) -> RayEngine:
+        import ray
+
+        if ray.is_initialized():
+            return self
+        quiet = {"logging_level": logging.WARNING, "log_to_driver": False}
+        if self.address:
+            self._join(quiet)
+        else:
+            ray.init(
+                num_cpus=self.workers or os.cpu_count() or 1,
+                object_store_memory=self.object_store_bytes,
+                include_dashboard=False,
+                **quiet,
+            )
+        self._started = True
+        return self
+
+    def _join(self, options: dict[str, Any]) -> None:
+        """Connect to ``address``; with ``wait_nodes``, until the cluster is up and complete."""
+        import ray
+
+        deadline = time.monotonic() + self.wait_seconds
+        while True:
+            try:
+                _check_listening(self.address)
+                ray.init(address=self.address, **options)
+                break
+            except ConnectionError as error:
+                if not self.wait_nodes or time.monotonic() > deadline:
+                    message = f"cannot join the Ray cluster at {self.address}: {error}"
+                    raise RunError(message) from None
+                time.sleep(POLL_SECONDS)
+        while (alive := sum(node["Alive"] for node in ray.nodes())) < self.wait_nodes:
+            if time.monotonic() > deadline:
+                ray.shutdown()
+                raise RunError(f"ray: {alive} of {self.wait_nodes} nodes joined in time")
+            time.sleep(POLL_SECONDS)
+        log.info("ray: joined %s (%d nodes)", self.address, alive)
+
+    def __exit__(self, *exc: object) -> None:
+        import ray
+
+        if self._started:
+            ray.shutdown()
+            self._started = False
+
+    @property
+    def executor(self) -> RayExecutor | None:
+        """Ray tasks for corpus passes, while connected (inside ``with``)."""
+        import ray
+
+        return RayExecutor() if ray.is_initialized() else None
+
+    def concurrency(self) -> int:
+        import ray
+
+        return self.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+    def run(
+        self,
+        units: list[WorkUnit],
+        recipe: Recipe,
+        out: Path,
+        on_docs: ProgressCallback,
+        on_unit: UnitDone,
+    ) -> None:
+        if not units:
+            return
+        with self:
+            remaining = units
+            for attempt in range(ATTEMPTS):
+                if attempt:
+                    log.warning("ray: %d units incomplete, running them again", len(remaining))
+                remaining = self._run_once(remaining, recipe, out, on_docs, on_unit)
+                if not remaining:
+                    return
+        names = ", ".join(u.name for u in remaining)
+        raise RunError(f"ray: units incomplete after {ATTEMPTS} attempts: {names}")
+
+    def _run_once(
+        self,
+        units: list[WorkUnit],
+        recipe: Recipe,
+        out: Path,
+        on_docs: ProgressCallback,
+        on_unit: UnitDone,
+    ) -> list[WorkUnit]:
+        """One pass over ``units``; returns those that did not finish."""
+        dataset = self.plan(units, recipe)
+        assemblers: dict[int, UnitAssembler] = {}
+        finished: set[int] = set()
+        for table in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
+            for record in _records(table):
+                if record.unit in finished:
+                    continue
+                if record.unit not in assemblers:
+                    assemblers[record.unit] = UnitAssembler(units[record.unit], recipe, out)
+                assembler = assemblers[record.unit]
+                on_docs(assembler.add(record))
+                if assembler.complete:
+                    on_unit(assemblers.pop(record.unit).finish())
+                    finished.add(record.unit)
+        return [unit for number, unit in enumerate(units) if number not in finished]
+
+    def plan(self, units: list[WorkUnit], recipe: Recipe) -> Any:
+        """The Ray Data dataset for ``units`` (lazy: nothing runs until it is iterated)."""
+        import ray.data
+
+        context = ray.data.DataContext.get_current()
+        context.target_max_block_size = BLOCK_BYTES
+        context.enable_progress_bars = False
+        context.print_on_execution_start = False
+        logging.getLogger("ray.data").setLevel(logging.ERROR)
+        size = self.concurrency()
+        first_model_stage = True
+        rows = [{"number": n, "name": u.name, "path": str(u.path)} for n, u in enumerate(units)]
+        dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
+            read_units,
+            fn_kwargs={"recipe": recipe},
+            batch_size=1,
+            batch_format="pyarrow",
+            compute=ray.data.TaskPoolStrategy(size),
+        )
+        for step, stage in enumerate(build_stages(recipe)):
+            if holds_model(stage):
+                dataset = dataset.map_batches(
+                    ModelStage,
+                    fn_constructor_kwargs={"recipe": recipe, "step": step},
+                    batch_size=None,
+                    batch_format="pyarrow",
+                    compute=ray.data.ActorPoolStrategy(
+                        min_size=1, max_size=size, initial_size=size if first_model_stage else 1
+                    ),
+                )
+                first_model_stage = False
+            else:
+                dataset = dataset.map_batches(
+                    run_stage,
+                    fn_kwargs={"recipe": recipe, "step": step},
+                    batch_size=None,
+                    batch_format="pyarrow",
+                    compute=ray.data.TaskPoolStrategy(size),
+                )
+        return dataset
