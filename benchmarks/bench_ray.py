@@ -89,8 +89,10 @@ def main() -> None:
             total = time.perf_counter() - start
             best["ray+start"] = min(best.get("ray+start", total), total)
         identical = same_output(root / "local", root / "ray")
-    print(f"{docs} documents in {args.units} WARC files, {args.workers} workers, "
-          f"best of {args.rounds} rounds, {os.cpu_count()} cores")
+    print(
+        f"{docs} documents in {args.units} WARC files, {args.workers} workers, "
+        f"best of {args.rounds} rounds, {os.cpu_count()} cores"
+    )
     print(f"{'engine':<26} {'seconds':>8} {'docs/s':>8} {'vs local':>9}")
     labels = {"local": "local", "ray": "ray (instance up)", "ray+start": "ray (incl. start/stop)"}
     for key, label in labels.items():

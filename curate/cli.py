@@ -139,7 +139,7 @@ def slurm(
         return
     write_bytes(script, text.encode())
     script.chmod(0o755)
-    console.print(f"wrote {script}; submit it with: sbatch {script}")
+    console.print(f"wrote {script}; submit it with: sbatch {script}", soft_wrap=True)
 
 
 def main() -> None:

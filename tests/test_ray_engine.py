@@ -56,7 +56,7 @@ RAY_PORT_OPTIONS = (
 def inputs(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """Real pages as three WARCs of different sizes, labelled sentences, the shared WARCs."""
     root = tmp_path_factory.mktemp("ray-inputs")
-    crawl = html_eval_warcs(shared_data, root, (10, 30, 30))
+    crawl = html_eval_warcs(shared_data, root, (8, 20, 20))
     labelled_jsonl(shared_data, root / "labelled.jsonl")
     return [*crawl, root / "labelled.jsonl", *sorted((shared_data / "warc").glob("*.warc.gz"))]
 
@@ -78,19 +78,22 @@ def kept_ids(out: Path) -> list[str]:
     return sorted(pl.read_parquet(sorted((out / "data").glob("*/*.parquet")))["id"])
 
 
-class TestOnALocalInstance:
-    @pytest.fixture(scope="class", autouse=True)
-    def ray_here(self) -> Iterator[None]:
-        ray.init(
-            num_cpus=2,
-            object_store_memory=OBJECT_STORE_BYTES,
-            include_dashboard=False,
-            logging_level="WARNING",
-            log_to_driver=False,
-        )
-        yield
-        ray.shutdown()
+@pytest.fixture(scope="module")
+def ray_here() -> Iterator[str]:
+    """A Ray instance in this process; yields its address for other drivers."""
+    ray.init(
+        num_cpus=2,
+        object_store_memory=OBJECT_STORE_BYTES,
+        include_dashboard=False,
+        logging_level="WARNING",
+        log_to_driver=False,
+    )
+    yield ray.get_runtime_context().gcs_address
+    ray.shutdown()
 
+
+@pytest.mark.usefixtures("ray_here")
+class TestOnALocalInstance:
     def test_same_documents_stats_and_bytes_as_local(
         self, inputs: list[Path], recipe_file: Path, reference: Path, tmp_path: Path
     ) -> None:
@@ -98,7 +101,7 @@ class TestOnALocalInstance:
         with RayEngine(workers=2) as engine:
             summary, _ = Run(load_recipe(recipe_file), inputs, out).execute(engine)
         assert kept_ids(out) == kept_ids(reference)
-        assert summary["totals"]["docs_read"] == 10 + 30 + 30 + 48 + 46
+        assert summary["totals"]["docs_read"] == 8 + 20 + 20 + 48 + 46
         assert_same_output(reference, out)
 
     def test_killed_worker_is_retried_without_loss_or_duplicates(
@@ -175,13 +178,20 @@ def wait_for(condition: Callable[[], object], seconds: float) -> bool:
 
 
 def test_cli_resumes_after_the_driver_dies(
-    inputs: list[Path], recipe_file: Path, reference: Path, tmp_path: Path
+    inputs: list[Path], recipe_file: Path, reference: Path, tmp_path: Path, ray_here: str
 ) -> None:
+    """The first run joins this test's Ray instance and is killed after its first unit; the
+    second starts a Ray instance of its own, finishes the rest, and stops that instance."""
     out, done = tmp_path / "out", tmp_path / "out" / "work" / "done"
     argv = cli_argv(recipe_file, inputs, out, "--engine", "ray", "--workers", "2")
     with open(tmp_path / "first.log", "w") as log:
         first = subprocess.Popen(
-            argv, env=cli_env(), cwd=REPO, stdout=log, stderr=log, start_new_session=True
+            [*argv, "--address", ray_here],
+            env=cli_env(),
+            cwd=REPO,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
         )
     try:
         assert wait_for(lambda: any(done.glob("*.json")), 180), (tmp_path / "first.log").read_text()
