@@ -19,6 +19,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -51,12 +52,70 @@ def build_inputs(target: Path, units: int) -> list[Path]:
     return paths
 
 
-def timed_run(engine: object, inputs: list[Path], out: Path) -> tuple[float, int]:
+class CpuMeter:
+    """CPU seconds of this process and everything below it (Ray's processes included).
+
+    Samples /proc every 0.2 s and keeps each process's latest figure, so processes that end
+    during the run (pool workers, Ray actors) still count; processes already running when the
+    meter starts (a Ray instance's daemons) count only what they use after.
+    """
+
+    def __init__(self) -> None:
+        self._start = self._sample()
+        self._last: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def _sample() -> dict[int, float]:
+        pids, ticks = [os.getpid(), *descendants(os.getpid())], os.sysconf("SC_CLK_TCK")
+        seconds = {}
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            seconds[pid] = (int(fields[11]) + int(fields[12])) / ticks
+        return seconds
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.2):
+            self._last.update(self._sample())
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        self._last.update(self._sample())
+        return sum(s - self._start.get(pid, 0.0) for pid, s in self._last.items())
+
+
+def descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def timed_run(engine: object, inputs: list[Path], out: Path) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds and documents of one run of the base recipe."""
     shutil.rmtree(out, ignore_errors=True)
     recipe = load_recipe(REPO / "recipes" / "base.yaml")
+    meter = CpuMeter()
     start = time.perf_counter()
     summary, _ = Run(recipe, inputs, out).execute(engine)
-    return time.perf_counter() - start, summary["totals"]["docs_read"]
+    wall = time.perf_counter() - start
+    return wall, meter.stop(), summary["totals"]["docs_read"]
 
 
 def same_output(one: Path, two: Path) -> bool:
@@ -74,31 +133,41 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    best: dict[str, float] = {}
+    wall: dict[str, list[float]] = {"local": [], "ray": [], "ray+start": []}
+    cpu: dict[str, list[float]] = {"local": [], "ray": [], "ray+start": []}
     with tempfile.TemporaryDirectory(prefix="bench-ray-") as tmp:
         root = Path(tmp)
         inputs = build_inputs(root / "in", args.units)
         docs = 0
         for _ in range(args.rounds):
-            seconds, docs = timed_run(LocalEngine(args.workers), inputs, root / "local")
-            best["local"] = min(best.get("local", seconds), seconds)
-            start = time.perf_counter()
+            seconds, cpu_seconds, docs = timed_run(LocalEngine(args.workers), inputs, root / "a")
+            wall["local"].append(seconds)
+            cpu["local"].append(cpu_seconds)
+            meter, start = CpuMeter(), time.perf_counter()
             with RayEngine(workers=args.workers, object_store_bytes=OBJECT_STORE_BYTES) as ray:
-                seconds, _ = timed_run(ray, inputs, root / "ray")
-            best["ray"] = min(best.get("ray", seconds), seconds)
-            total = time.perf_counter() - start
-            best["ray+start"] = min(best.get("ray+start", total), total)
-        identical = same_output(root / "local", root / "ray")
+                seconds, cpu_seconds, _ = timed_run(ray, inputs, root / "b")
+            wall["ray"].append(seconds)
+            cpu["ray"].append(cpu_seconds)
+            wall["ray+start"].append(time.perf_counter() - start)
+            cpu["ray+start"].append(meter.stop())
+        identical = same_output(root / "a", root / "b")
+    load = os.getloadavg()[0]
     print(
-        f"{docs} documents in {args.units} WARC files, {args.workers} workers, "
-        f"best of {args.rounds} rounds, {os.cpu_count()} cores"
+        f"{docs} documents (real html-eval pages) in {args.units} WARC files, "
+        f"recipes/base.yaml, {args.workers} workers on {os.cpu_count()} cores, "
+        f"best of {args.rounds} rounds (load average at the end: {load:.1f})"
     )
-    print(f"{'engine':<26} {'seconds':>8} {'docs/s':>8} {'vs local':>9}")
-    labels = {"local": "local", "ray": "ray (instance up)", "ray+start": "ray (incl. start/stop)"}
+    header = f"{'engine':<24} {'wall s':>7} {'docs/s':>7} {'vs local':>9}"
+    print(f"{header} {'CPU s':>7} {'docs/CPU s':>10} {'vs local':>9}")
+    labels = {"local": "local", "ray": "ray (instance up)", "ray+start": "ray (with start/stop)"}
+    best_wall, best_cpu = min(wall["local"]), min(cpu["local"])
     for key, label in labels.items():
-        ratio = best[key] / best["local"] - 1
-        print(f"{label:<26} {best[key]:8.1f} {docs / best[key]:8.1f} {ratio:+9.1%}")
-    print(f"outputs byte-identical: {identical}")
+        w, c = min(wall[key]), min(cpu[key])
+        print(
+            f"{label:<24} {w:7.1f} {docs / w:7.1f} {w / best_wall - 1:+9.1%} "
+            f"{c:7.1f} {docs / c:10.1f} {c / best_cpu - 1:+9.1%}"
+        )
+    print(f"outputs byte-identical (shards, ledgers, stats.json): {identical}")
     sys.exit(0 if identical else 1)
 
 

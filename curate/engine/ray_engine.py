@@ -247,39 +247,48 @@ class RayEngine:
         """The Ray Data dataset for ``units`` (lazy: nothing runs until it is iterated)."""
         import ray.data
 
-        context = ray.data.DataContext.get_current()
-        context.target_max_block_size = BLOCK_BYTES
-        context.enable_progress_bars = False
-        context.print_on_execution_start = False
-        logging.getLogger("ray.data").setLevel(logging.ERROR)
+        _configure_ray_data()
         size = self.concurrency()
-        first_model_stage = True
+        # Up to the first model stage, Ray fuses the operators into one that reads and
+        # processes a whole unit per task: more workers than units would only sit idle.
+        width, pooled = min(size, len(units)), False
         rows = [{"number": n, "name": u.name, "path": str(u.path)} for n, u in enumerate(units)]
         dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
             read_units,
             fn_kwargs={"recipe": recipe},
             batch_size=1,
             batch_format="pyarrow",
-            compute=ray.data.TaskPoolStrategy(size),
+            compute=ray.data.TaskPoolStrategy(width),
         )
         for step, stage in enumerate(build_stages(recipe)):
             if holds_model(stage):
+                initial = 1 if pooled else width
                 dataset = dataset.map_batches(
                     ModelStage,
                     fn_constructor_kwargs={"recipe": recipe, "step": step},
                     batch_size=None,
                     batch_format="pyarrow",
                     compute=ray.data.ActorPoolStrategy(
-                        min_size=1, max_size=size, initial_size=size if first_model_stage else 1
+                        min_size=1, max_size=width, initial_size=initial
                     ),
                 )
-                first_model_stage = False
+                width, pooled = size, True
             else:
                 dataset = dataset.map_batches(
                     run_stage,
                     fn_kwargs={"recipe": recipe, "step": step},
                     batch_size=None,
                     batch_format="pyarrow",
-                    compute=ray.data.TaskPoolStrategy(size),
+                    compute=ray.data.TaskPoolStrategy(width),
                 )
         return dataset
+
+
+def _configure_ray_data() -> None:
+    import ray.data
+
+    context = ray.data.DataContext.get_current()
+    context.target_max_block_size = BLOCK_BYTES
+    context.enable_progress_bars = False  # curate shows its own
+    context.print_on_execution_start = False
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
