@@ -41,7 +41,7 @@ def test_awkward_records(tmp_path: Path) -> None:
     records = [
         warc_record(HttpResponse("https://a.eu/cp1252", french.encode("cp1252"), "text/html")),
         warc_record(HttpResponse("https://a.eu/pdf", b"%PDF-1.7 ...", "application/pdf")),
-        warc_record(HttpResponse("https://a.eu/bin", b"\x00\x01\x02garbage", "text/html")),
+        warc_record(HttpResponse("https://a.eu/bin", bytes(range(40)) * 4, "text/html")),
         warc_record(HttpResponse("https://a.eu/empty", b"   ")),
         warc_record(HttpResponse("https://a.eu/404", b"<p>gone</p>", status="404 Not Found")),
     ]

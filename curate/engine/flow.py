@@ -21,7 +21,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from curate.engine.unit import WorkUnit, _clear_partial_output, done_marker
+from curate.engine.unit import WRITE_STEP, WorkUnit, _clear_partial_output, done_marker
 from curate.io.atomic import write_json
 from curate.io.readers import read_batches
 from curate.io.writer import LEDGER_SCHEMA, ParquetSink, ShardWriter, ledger_rows
@@ -138,15 +138,19 @@ class UnitAssembler:
             self._ledger.write(rows)
         docs = record.docs
         if docs is not None and docs.num_rows:
+            start = time.perf_counter()
             working = [c for c in WORKING_COLUMNS if c in docs.column_names]
             self._shards.write(docs.drop_columns(working))
+            self._stats.seconds[WRITE_STEP] += time.perf_counter() - start
         self._stats.merge(record.stats)
 
     def finish(self) -> dict[str, Any]:
         """Close the files, then write the done marker (after them, so a crash redoes the unit)."""
         if not self.complete:
             raise RuntimeError(f"unit {self.unit.name}: finished before all its batches arrived")
+        start = time.perf_counter()
         self._shards.close()
+        self._stats.seconds[WRITE_STEP] += time.perf_counter() - start
         self._ledger.close()
         result = {"unit": self.unit.name, "input": str(self.unit.path)}
         result["stats"] = self._stats.to_dict(True)

@@ -48,6 +48,10 @@ PROBE_SECONDS = 5.0
 
 
 def holds_model(stage: Stage) -> bool:
+    """Whether ``stage`` loads a model (a stage wrapping others: whether one of them does)."""
+    wrapped = getattr(stage, "stages", None)
+    if isinstance(wrapped, dict) and any(holds_model(s) for s in wrapped.values()):
+        return True
     return bool(getattr(stage, "holds_model", stage.name in MODEL_STAGES))
 
 
