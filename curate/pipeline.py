@@ -22,9 +22,7 @@ class CorpusPass(Protocol):
     """Work over the whole output once every unit is done (e.g. dedup across shards).
 
     A pass rewrites shards atomically, records its drops in ``stats``, and must be safe to
-    re-run after a crash. A pass whose ``run`` also takes ``executor`` receives the engine's
-    ``concurrent.futures.Executor`` to fan its heavy parts out (Ray tasks on the Ray engine),
-    or None when the engine has none (then it works in-process).
+    re-run after a crash.
     """
 
     name: str

@@ -7,7 +7,6 @@ Outputs beside the shards: ``stats.json`` (deterministic), ``timing.json`` (seco
 from __future__ import annotations
 
 import glob
-import inspect
 import json
 import logging
 import platform
@@ -24,7 +23,7 @@ from curate.engine.unit import ProgressCallback, WorkUnit, done_marker, plan_uni
 from curate.io.atomic import remove_stale_temps, write_json
 from curate.io.readers import FORMATS, input_format
 from curate.langid import locate_model, registry, sha256_of
-from curate.pipeline import CorpusPass, build_corpus_passes, stage_names
+from curate.pipeline import build_corpus_passes, stage_names
 from curate.recipe import Recipe
 from curate.stats import RunStats
 
@@ -128,7 +127,7 @@ class Run:
             )
         stats, timing = self._merge(units)
         for corpus_pass in build_corpus_passes(self.recipe):
-            _run_pass(corpus_pass, self.out, stats, getattr(engine, "executor", None))
+            corpus_pass.run(self.out, stats)
         summary = stats.to_dict()
         write_json(self.out / "stats.json", summary, sort_keys=False)
         timing = {k: round(v, 3) for k, v in timing.items()}
@@ -169,14 +168,6 @@ class Run:
                 for u in units
             ],
         }
-
-
-def _run_pass(corpus_pass: CorpusPass, out: Path, stats: RunStats, executor: Any) -> None:
-    """Hand the engine's executor to a pass that takes one (see :class:`CorpusPass`)."""
-    if "executor" in inspect.signature(corpus_pass.run).parameters:
-        corpus_pass.run(out, stats, executor=executor)
-    else:
-        corpus_pass.run(out, stats)
 
 
 def _version(package: str) -> str | None:

@@ -17,7 +17,6 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from curate import runner
 from curate.engine.local import LocalEngine
 from curate.engine.ray_engine import RayEngine
 from curate.recipe import load_recipe
@@ -79,17 +78,17 @@ def kept_ids(out: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def ray_here() -> Iterator[str]:
-    """A Ray instance in this process; yields its address for other drivers."""
-    ray.init(
-        num_cpus=2,
-        object_store_memory=OBJECT_STORE_BYTES,
-        include_dashboard=False,
-        logging_level="WARNING",
-        log_to_driver=False,
-    )
-    yield ray.get_runtime_context().gcs_address
-    ray.shutdown()
+def ray_engine() -> Iterator[RayEngine]:
+    """An engine that started a Ray instance in this process, stopped after the module."""
+    with RayEngine(workers=2, object_store_bytes=OBJECT_STORE_BYTES) as engine:
+        yield engine
+    assert not ray.is_initialized()
+
+
+@pytest.fixture(scope="module")
+def ray_here(ray_engine: RayEngine) -> str:
+    """The address of that instance, for other drivers."""
+    return ray.get_runtime_context().gcs_address
 
 
 @pytest.mark.usefixtures("ray_here")
@@ -128,25 +127,19 @@ class TestOnALocalInstance:
         assert len(ids) == len(set(ids))
         assert_same_output(reference, out)
 
-    def test_corpus_passes_get_ray_tasks(
-        self, shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    def test_map_runs_tasks_on_ray_and_ray_stays_up_for_it(
+        self, shared_data: Path, tmp_path: Path, ray_engine: RayEngine
     ) -> None:
-        class WorkerPids:
-            name = "worker_pids"
-
-            def __init__(self) -> None:
-                self.pids: list[int] = []
-
-            def run(self, out: Path, stats: object, executor: object) -> None:
-                self.pids = [executor.submit(os.getpid).result() for _ in range(2)]
-
-        corpus_pass = WorkerPids()
-        monkeypatch.setattr(runner, "build_corpus_passes", lambda recipe: [corpus_pass])
+        """Corpus passes (dedup) spread work with ``engine.map``; it runs after the units, so
+        the instance the engine started must outlive ``run`` and an inner ``with`` (the CLI
+        enters the engine around the whole run)."""
         warc = shared_data / "warc" / "warcfile.warc.gz"
-        with RayEngine(workers=2) as engine:
+        with ray_engine as engine:
             Run(load_recipe(REPO / "recipes" / "base.yaml"), [warc], tmp_path).execute(engine)
-            assert list(engine.executor.map(len, ["a", "bb"])) == [1, 2]
-        assert corpus_pass.pids and os.getpid() not in corpus_pass.pids
+            pids = engine.map(lambda _: os.getpid(), list(range(4)))
+            assert engine.map(len, ["a", "bb", ""]) == [1, 2, 0]
+        assert ray.is_initialized()
+        assert os.getpid() not in pids
 
 
 def kill_a_map_worker() -> list[int]:

@@ -20,7 +20,6 @@ import os
 import socket
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +41,7 @@ MODEL_STAGES = frozenset({"langid", "tokenize"})
 BLOCK_BYTES = 1 << 20
 RECORD = "record"
 ATTEMPTS = 2
+TASK_RETRIES = 3
 WAIT_SECONDS = 600.0
 POLL_SECONDS = 2.0
 PROBE_SECONDS = 5.0
@@ -100,20 +100,8 @@ class ModelStage:
         return _records_table([apply_stage(r, self.stage, self.recipe) for r in _records(table)])
 
 
-def _call(fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any]) -> Any:
-    return fn(*args, **kwargs)
-
-
-class RayExecutor(Executor):
-    """``concurrent.futures`` over Ray tasks: corpus passes submit their heavy parts here."""
-
-    def __init__(self, max_retries: int = 3) -> None:
-        import ray
-
-        self._remote = ray.remote(max_retries=max_retries, retry_exceptions=False)(_call)
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
-        return self._remote.remote(fn, args, kwargs).future()
+def _apply(function: Callable[[Any], Any], item: Any) -> Any:
+    return function(item)
 
 
 def _check_listening(address: str) -> None:
@@ -131,8 +119,9 @@ def _check_listening(address: str) -> None:
 class RayEngine:
     """Runs units on Ray: joins ``address`` (``auto`` or HOST:PORT) or starts Ray here.
 
-    Use it as a context manager around a whole run, so corpus passes can use
-    :attr:`executor` after the units; a Ray instance it started stops on exit.
+    Use it as a context manager around a whole run, so corpus passes can use :meth:`map`
+    after the units; a Ray instance it started stops when the outermost
+    ``with`` ends (``run`` enters it too, so it also works on its own).
     """
 
     address: str | None = None
@@ -141,11 +130,13 @@ class RayEngine:
     wait_nodes: int = 0
     wait_seconds: float = WAIT_SECONDS
     _started: bool = field(default=False, init=False)
+    _depth: int = field(default=0, init=False)
 
     def __enter__(self) -> RayEngine:
         import ray
 
-        if ray.is_initialized():
+        self._depth += 1
+        if self._depth > 1 or ray.is_initialized():
             return self
         quiet = {"logging_level": logging.WARNING, "log_to_driver": False}
         if self.address:
@@ -185,16 +176,21 @@ class RayEngine:
     def __exit__(self, *exc: object) -> None:
         import ray
 
-        if self._started:
+        self._depth -= 1
+        if self._depth == 0 and self._started:
             ray.shutdown()
             self._started = False
 
-    @property
-    def executor(self) -> RayExecutor | None:
-        """Ray tasks for corpus passes, while connected (inside ``with``)."""
+    def map(self, function: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+        """``function`` over ``items`` as Ray tasks, results in order: corpus passes (dedup)
+        spread their per-shard work with it. A task whose worker dies runs again."""
         import ray
 
-        return RayExecutor() if ray.is_initialized() else None
+        if not items:
+            return []
+        with self:
+            task = ray.remote(max_retries=TASK_RETRIES)(_apply)
+            return ray.get([task.remote(function, item) for item in items])
 
     def concurrency(self) -> int:
         import ray
