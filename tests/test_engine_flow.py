@@ -47,7 +47,8 @@ def test_records_in_any_order_and_twice_give_the_local_bytes(
     records = records_of(inputs, 4)
     assert len(records) > 2 * len(inputs)  # several batches per input
     # Arrival order on a cluster is arbitrary, and a retried task sends its batches again.
-    arriving = records + random.Random(6).sample(records, len(records) // 3)
+    repeats = random.Random(6).sample(records, len(records) // 3)
+    arriving = records + repeats
     random.Random(7).shuffle(arriving)
     units = plan_units(inputs)
     assemblers: dict[int, UnitAssembler] = {}
@@ -55,10 +56,11 @@ def test_records_in_any_order_and_twice_give_the_local_bytes(
         if record.unit not in assemblers:
             assemblers[record.unit] = UnitAssembler(units[record.unit], run.recipe, assembled)
         assembler = assemblers[record.unit]
-        if not assembler.complete:
-            assembler.add(record)
-            if assembler.complete:
-                assembler.finish()
+        was_complete = assembler.complete
+        assembler.add(record)
+        if assembler.complete and not was_complete:
+            assembler.finish()
+    assert sum(a.repeated for a in assemblers.values()) == len(repeats)
     # The run over the assembled units merges their markers, as after any engine.
     Run(run.recipe, inputs, assembled).execute(LocalEngine(1))
     assert_same_output(local, assembled)

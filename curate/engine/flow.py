@@ -111,6 +111,7 @@ class UnitAssembler:
         self._pending: dict[int, BatchRecord] = {}
         self._next = 0
         self._batches: int | None = None
+        self.repeated = 0
 
     @property
     def complete(self) -> bool:
@@ -118,13 +119,14 @@ class UnitAssembler:
 
     def add(self, record: BatchRecord) -> int:
         """Take a record; write every batch now in sequence. Returns the documents written."""
-        if record.final:
-            if self._batches is None:
-                self._batches = record.index
-                self._stats.merge(record.stats)
-        elif record.index >= self._next:
-            # A retried task sends batches again; the first copy of each counts.
-            self._pending.setdefault(record.index, record)
+        if record.final and self._batches is None:
+            self._batches = record.index
+            self._stats.merge(record.stats)
+        elif not record.final and record.index >= self._next and record.index not in self._pending:
+            self._pending[record.index] = record
+        else:
+            # A retried task sends its unit's records again; the first copy of each counts.
+            self.repeated += 1
         written = 0
         while self._next in self._pending:
             batch = self._pending.pop(self._next)
@@ -163,4 +165,6 @@ class UnitAssembler:
             totals["docs_kept"],
             totals["docs_dropped"],
         )
+        if self.repeated:
+            log.info("unit %s: %d records came twice (retried task)", self.unit.name, self.repeated)
         return result
