@@ -14,6 +14,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from curate.stages.quality.config import FiltersConfig
+
 MAX_EXTENDS_DEPTH = 10
 
 
@@ -75,6 +77,7 @@ class Recipe(Section):
     read: ReadConfig = ReadConfig()
     extract: ExtractConfig = ExtractConfig()
     langid: LangIdConfig = LangIdConfig()
+    filters: FiltersConfig = FiltersConfig()
     output: OutputConfig = OutputConfig()
     # One pass, many languages: the recipes (by name, beside this one) whose languages this
     # run keeps; each document then gets its own language's langid threshold and downstream

@@ -31,6 +31,7 @@ LENGTH_BINS = np.arange(0.0, 8.0 + LENGTH_BIN_WIDTH, LENGTH_BIN_WIDTH)
 HOST_PATTERN = r"^[A-Za-z][A-Za-z0-9+.\-]*://(?:[^@/?#]*@)?(?P<host>\[[^\]]*\]|[^:/?#]+)"
 # A date the card trusts: YYYY-MM-DD alone or before a time (ClueWeb's "2008-10-294T" is not).
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}(?:$|[T ])"
+OPT_OUT_STAGE = "opt_out"
 OPT_OUT_REASON = re.compile(r"tdm|noai|opt_?out|robots", re.IGNORECASE)
 WARCINFO_FIELDS = ("isPartOf", "publisher", "operator", "software", "robots", "description")
 USER_AGENT = "user-agent"
@@ -158,6 +159,10 @@ class Facts:
             for stage in self.stages
             if any(lang.dropped_by_stage.get(stage) for lang in self.languages.values())
         ]
+
+    @property
+    def opt_out_ran(self) -> bool:
+        return OPT_OUT_STAGE in self.stages
 
     def opt_out_drops(self) -> dict[str, int]:
         return {

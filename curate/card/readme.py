@@ -475,6 +475,11 @@ def _opt_out(facts: Facts) -> str:
             "Pages that reserve text-and-data-mining rights (Art. 4(3) of Directive (EU) "
             f"2019/790) in a machine-readable way were removed: {listed} documents."
         )
+    elif facts.opt_out_ran:
+        lines.append(
+            "An opt-out filter ran before extraction (`tdm-reservation` header and meta tag, "
+            "robots `noai`): no page in this crawl reserved text-and-data-mining rights."
+        )
     else:
         lines.append(
             "**No opt-out filter ran in this pipeline**: pages that reserve text-and-data-mining "
