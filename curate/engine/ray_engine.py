@@ -5,9 +5,10 @@ One Ray Data dataset per run (design notes in docs/ray.md):
 - a row per unit, read by a generator ``map_batches`` that yields one row per input batch: a
   :class:`~curate.engine.flow.BatchRecord` (the batch's Arrow documents with their stats and
   ledger rows), so a batch never splits or merges on its way through the stages;
-- one ``map_batches`` per stage: stateless stages as Ray tasks, stages that load a model
-  (language ID, tokenizer) as an actor pool whose actors load it once and keep it; Ray fuses the
-  tasks into the next operator, so read, extraction and language ID run in one process per unit;
+- a task ``map_batches`` per stateless stage up to the first stage that loads a model (language
+  ID, tokenizer), then an actor pool running that stage and the rest: each actor loads each
+  model once and keeps it. Ray fuses the read and the tasks into the actor operator, so a unit
+  goes through every stage in one process, as in the local engine;
 - the driver takes the records as they finish and a :class:`~curate.engine.flow.UnitAssembler`
   per unit writes them in batch order: the same files, bytes and done markers as the local
   engine, whatever the worker count, the arrival order or a retried task.
@@ -89,15 +90,21 @@ def run_stage(table: pa.Table, recipe: Recipe, step: int) -> pa.Table:
     return _records_table([apply_stage(r, _STAGES[key], recipe) for r in _records(table)])
 
 
-class ModelStage:
-    """Ray Data UDF for a stage holding a model: one per actor, so the model loads once."""
+class ModelStages:
+    """Ray Data UDF on an actor pool: the stages from the first that holds a model to the end.
 
-    def __init__(self, recipe: Recipe, step: int) -> None:
+    Each actor builds its stages once, so each model loads once per actor and stays loaded.
+    """
+
+    def __init__(self, recipe: Recipe, first: int) -> None:
         self.recipe = recipe
-        self.stage = build_stages(recipe)[step]
+        self.stages = build_stages(recipe)[first:]
 
     def __call__(self, table: pa.Table) -> pa.Table:
-        return _records_table([apply_stage(r, self.stage, self.recipe) for r in _records(table)])
+        records = list(_records(table))
+        for stage in self.stages:
+            records = [apply_stage(record, stage, self.recipe) for record in records]
+        return _records_table(records)
 
 
 def _apply(function: Callable[[Any], Any], item: Any) -> Any:
@@ -244,14 +251,18 @@ class RayEngine:
         return [unit for number, unit in enumerate(units) if number not in finished]
 
     def plan(self, units: list[WorkUnit], recipe: Recipe) -> Any:
-        """The Ray Data dataset for ``units`` (lazy: nothing runs until it is iterated)."""
+        """The Ray Data dataset for ``units`` (lazy: nothing runs until it is iterated).
+
+        Stateless stages up to the first model stage are task ``map_batches``; Ray fuses them
+        and the read into the actor pool of the model stage, which also runs every stage after
+        it: one process per unit, and no second pool or task operator holding CPUs a batch
+        would wait for (Ray fuses tasks into a following actor operator, not the reverse).
+        """
         import ray.data
 
         _configure_ray_data()
-        size = self.concurrency()
-        # Up to the first model stage, Ray fuses the operators into one that reads and
-        # processes a whole unit per task: more workers than units would only sit idle.
-        width, pooled = min(size, len(units)), False
+        # The fused operator takes a whole unit per task: more workers than units would idle.
+        width = min(self.concurrency(), len(units))
         rows = [{"number": n, "name": u.name, "path": str(u.path)} for n, u in enumerate(units)]
         dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
             read_units,
@@ -260,27 +271,24 @@ class RayEngine:
             batch_format="pyarrow",
             compute=ray.data.TaskPoolStrategy(width),
         )
-        for step, stage in enumerate(build_stages(recipe)):
-            if holds_model(stage):
-                initial = 1 if pooled else width
-                dataset = dataset.map_batches(
-                    ModelStage,
-                    fn_constructor_kwargs={"recipe": recipe, "step": step},
-                    batch_size=None,
-                    batch_format="pyarrow",
-                    compute=ray.data.ActorPoolStrategy(
-                        min_size=1, max_size=width, initial_size=initial
-                    ),
-                )
-                width, pooled = size, True
-            else:
-                dataset = dataset.map_batches(
-                    run_stage,
-                    fn_kwargs={"recipe": recipe, "step": step},
-                    batch_size=None,
-                    batch_format="pyarrow",
-                    compute=ray.data.TaskPoolStrategy(width),
-                )
+        stages = build_stages(recipe)
+        first_model = next((n for n, s in enumerate(stages) if holds_model(s)), len(stages))
+        for step in range(first_model):
+            dataset = dataset.map_batches(
+                run_stage,
+                fn_kwargs={"recipe": recipe, "step": step},
+                batch_size=None,
+                batch_format="pyarrow",
+                compute=ray.data.TaskPoolStrategy(width),
+            )
+        if first_model < len(stages):
+            dataset = dataset.map_batches(
+                ModelStages,
+                fn_constructor_kwargs={"recipe": recipe, "first": first_model},
+                batch_size=None,
+                batch_format="pyarrow",
+                compute=ray.data.ActorPoolStrategy(min_size=1, max_size=width, initial_size=width),
+            )
         return dataset
 
 
