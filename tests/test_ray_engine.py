@@ -55,7 +55,7 @@ RAY_PORT_OPTIONS = (
 def inputs(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """Real pages as three WARCs of different sizes, labelled sentences, the shared WARCs."""
     root = tmp_path_factory.mktemp("ray-inputs")
-    crawl = html_eval_warcs(shared_data, root, (8, 20, 20))
+    crawl = html_eval_warcs(shared_data, root, (6, 14, 14))
     labelled_jsonl(shared_data, root / "labelled.jsonl")
     return [*crawl, root / "labelled.jsonl", *sorted((shared_data / "warc").glob("*.warc.gz"))]
 
@@ -100,7 +100,7 @@ class TestOnALocalInstance:
         with RayEngine(workers=2) as engine:
             summary, _ = Run(load_recipe(recipe_file), inputs, out).execute(engine)
         assert kept_ids(out) == kept_ids(reference)
-        assert summary["totals"]["docs_read"] == 8 + 20 + 20 + 48 + 46
+        assert summary["totals"]["docs_read"] == 6 + 14 + 14 + 48 + 46
         assert_same_output(reference, out)
 
     def test_killed_worker_is_retried_without_loss_or_duplicates(
