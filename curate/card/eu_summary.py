@@ -224,6 +224,11 @@ def _processing(facts: Facts) -> str:
             + ", ".join(f"{k} {n:,}" for k, n in sorted(totals.items()))
             + "."
         )
+    elif facts.pii_ran:
+        personal = (
+            "- The PII stage (e-mail, public IP, phone, IBAN, payment card) ran over every "
+            "kept document and found nothing to replace."
+        )
     else:
         personal = (
             "- This dataset's pipeline applied **no** PII scrubbing: personal data in "

@@ -443,6 +443,13 @@ def _lengths(facts: Facts) -> str:
 def _personal_data(facts: Facts) -> str:
     pii = facts.pii_counts()
     lines = ["## Personal data", ""]
+    if not pii and facts.pii_ran:
+        lines.append(
+            "The PII stage (e-mail, public IP, phone, IBAN, payment card) ran over every kept "
+            "document and found nothing to replace. Names and other personal data it does not "
+            "detect may still appear in `text` and `url`."
+        )
+        return "\n".join(lines)
     if not pii:
         lines.append(
             "**No PII scrubbing ran in this pipeline.** Web pages contain personal data: "
