@@ -14,12 +14,17 @@ from curate.io.warc_writer import HttpResponse, warc_record, write_warc_gz
 from .conftest import RECIPES
 
 
-def html_eval_warcs(shared_data: Path, target: Path, sizes: tuple[int, ...]) -> list[Path]:
-    """WARC files of real pages (html-eval), ``sizes[i]`` distinct pages in file ``i``."""
+def html_eval_warcs(
+    shared_data: Path, target: Path, sizes: tuple[int, ...], repeated: int = 0
+) -> list[Path]:
+    """WARC files of real pages (html-eval), ``sizes[i]`` pages in file ``i``; the last file
+    also holds the first ``repeated`` pages of the one before, under other URLs (duplicates)."""
     pages = sorted((shared_data / "html-eval" / "pages").glob("*.html"))
     paths, start = [], 0
     for number, size in enumerate(sizes):
         chosen = pages[start : start + size]
+        if number == len(sizes) - 1 and number:
+            chosen += pages[start - sizes[-2] : start - sizes[-2] + repeated]
         start += size
         records = [
             warc_record(HttpResponse(f"https://crawl-{number}.example.eu/{p.stem}", p.read_bytes()))

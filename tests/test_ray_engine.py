@@ -53,9 +53,10 @@ RAY_PORT_OPTIONS = (
 
 @pytest.fixture(scope="module")
 def inputs(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    """Real pages as three WARCs of different sizes, labelled sentences, the shared WARCs."""
+    """Real pages as three WARCs of different sizes (the last repeats pages of the second),
+    labelled sentences, the shared WARCs."""
     root = tmp_path_factory.mktemp("ray-inputs")
-    crawl = html_eval_warcs(shared_data, root, (6, 14, 14))
+    crawl = html_eval_warcs(shared_data, root, (6, 14, 14), repeated=6)
     labelled_jsonl(shared_data, root / "labelled.jsonl")
     return [*crawl, root / "labelled.jsonl", *sorted((shared_data / "warc").glob("*.warc.gz"))]
 
@@ -100,7 +101,9 @@ class TestOnALocalInstance:
         with RayEngine(workers=2) as engine:
             summary, _ = Run(load_recipe(recipe_file), inputs, out).execute(engine)
         assert kept_ids(out) == kept_ids(reference)
-        assert summary["totals"]["docs_read"] == 6 + 14 + 14 + 48 + 46
+        assert summary["totals"]["docs_read"] == 6 + 14 + 14 + 6 + 48 + 46
+        # The corpus pass ran too, its per-shard work as Ray tasks (engine.map).
+        assert summary["totals"]["dropped"].get("exact_dup", 0) > 0
         assert_same_output(reference, out)
 
     def test_killed_worker_is_retried_without_loss_or_duplicates(
