@@ -35,9 +35,13 @@ def html_eval_warcs(
 
 
 def small_batch_recipe(target: Path, batch_size: int = 5) -> Path:
-    """The base recipe with small batches, so every input spans several batches."""
+    """The base recipe with small batches (every input spans several), rejected documents
+    written out too (every output file the pipeline can make)."""
     base = (RECIPES / "base.yaml").resolve()
-    target.write_text(f"extends: {base}\nname: ray-test\nbatch_size: {batch_size}\n")
+    target.write_text(
+        f"extends: {base}\nname: ray-test\nbatch_size: {batch_size}\n"
+        "filters: {write_rejected: true}\n"
+    )
     return target
 
 

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from curate.engine.flow import BatchRecord, UnitAssembler, apply_stage, read_unit
 from curate.engine.local import LocalEngine
 from curate.engine.ray_engine import holds_model
-from curate.engine.unit import plan_units
+from curate.engine.unit import BatchRecord, UnitAssembler, apply_stage, plan_units, read_unit
 from curate.pipeline import build_stages
 from curate.runner import Run
 

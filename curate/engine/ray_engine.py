@@ -3,13 +3,13 @@
 One Ray Data dataset per run (design notes in docs/ray.md):
 
 - a row per unit, read by a generator ``map_batches`` that yields one row per input batch: a
-  :class:`~curate.engine.flow.BatchRecord` (the batch's Arrow documents with their stats and
+  :class:`~curate.engine.unit.BatchRecord` (the batch's Arrow documents with their stats and
   ledger rows), so a batch never splits or merges on its way through the stages;
 - a task ``map_batches`` per stateless stage up to the first stage that loads a model (language
   ID, tokenizer), then an actor pool running that stage and the rest: each actor loads each
   model once and keeps it. Ray fuses the read and the tasks into the actor operator, so a unit
   goes through every stage in one process, as in the local engine;
-- the driver takes the records as they finish and a :class:`~curate.engine.flow.UnitAssembler`
+- the driver takes the records as they finish and a :class:`~curate.engine.unit.UnitAssembler`
   per unit writes them in batch order: the same files, bytes and done markers as the local
   engine, whatever the worker count, the arrival order or a retried task.
 """
@@ -27,8 +27,14 @@ from typing import Any
 
 import pyarrow as pa
 
-from curate.engine.flow import BatchRecord, UnitAssembler, apply_stage, read_unit
-from curate.engine.unit import ProgressCallback, WorkUnit
+from curate.engine.unit import (
+    BatchRecord,
+    ProgressCallback,
+    UnitAssembler,
+    WorkUnit,
+    apply_stage,
+    read_unit,
+)
 from curate.pipeline import build_stages
 from curate.recipe import Recipe
 from curate.runner import RunError
