@@ -18,7 +18,8 @@ import polars as pl
 import pytest
 
 from curate.engine.local import LocalEngine
-from curate.engine.ray_engine import RayEngine
+from curate.engine.ray_engine import RayEngine, plan_dataset
+from curate.engine.unit import plan_units
 from curate.recipe import load_recipe
 from curate.runner import Run
 from curate.slurm import SlurmJob
@@ -105,6 +106,19 @@ class TestOnALocalInstance:
         # The corpus pass ran too, its per-shard work as Ray tasks (engine.map).
         assert summary["totals"]["dropped"].get("exact_dup", 0) > 0
         assert_same_output(reference, out)
+
+    def test_one_operator_per_unit_with_the_model_stages_in_an_actor_pool(
+        self, inputs: list[Path], recipe_file: Path, capsys: pytest.CaptureFixture
+    ) -> None:
+        """Read and the stateless stages before langid are task map_batches that Ray fuses
+        into the actor pool running langid and the stages after it."""
+        plan_dataset(plan_units(inputs), load_recipe(recipe_file), 2).explain()
+        physical = capsys.readouterr().out.split("Physical Plan (Optimized)")[1]
+        operators = [line for line in physical.splitlines() if "MapOperator" in line]
+        assert len(operators) == 1 and operators[0].startswith("ActorPoolMapOperator[")
+        fused = operators[0].split("[", 1)[1]
+        assert fused.startswith("MapBatches(read_units)->MapBatches(run_stage)")
+        assert fused.endswith("->MapBatches(ModelStages)]")
 
     def test_killed_worker_is_retried_without_loss_or_duplicates(
         self, inputs: list[Path], recipe_file: Path, reference: Path, tmp_path: Path

@@ -128,6 +128,28 @@ def _check_listening(address: str) -> None:
         raise ConnectionError(f"nothing listens there ({error.strerror or error})") from None
 
 
+def join_cluster(address: str, wait_nodes: int, wait_seconds: float, **options: Any) -> None:
+    """Connect to ``address``; with ``wait_nodes``, wait for the head and for that many nodes."""
+    import ray
+
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            _check_listening(address)
+            ray.init(address=address, **options)
+            break
+        except ConnectionError as error:
+            if not wait_nodes or time.monotonic() > deadline:
+                raise RunError(f"cannot join the Ray cluster at {address}: {error}") from None
+            time.sleep(POLL_SECONDS)
+    while (alive := sum(node["Alive"] for node in ray.nodes())) < wait_nodes:
+        if time.monotonic() > deadline:
+            ray.shutdown()
+            raise RunError(f"ray: {alive} of {wait_nodes} nodes joined in time")
+        time.sleep(POLL_SECONDS)
+    log.info("ray: joined %s (%d nodes)", address, alive)
+
+
 @dataclass
 class RayEngine:
     """Runs units on Ray: joins ``address`` (``auto`` or HOST:PORT) or starts Ray here.
@@ -153,7 +175,7 @@ class RayEngine:
             return self
         quiet = {"logging_level": logging.WARNING, "log_to_driver": False}
         if self.address:
-            self._join(quiet)
+            join_cluster(self.address, self.wait_nodes, self.wait_seconds, **quiet)
         else:
             ray.init(
                 num_cpus=self.workers or os.cpu_count() or 1,
@@ -163,28 +185,6 @@ class RayEngine:
             )
         self._started = True
         return self
-
-    def _join(self, options: dict[str, Any]) -> None:
-        """Connect to ``address``; with ``wait_nodes``, until the cluster is up and complete."""
-        import ray
-
-        deadline = time.monotonic() + self.wait_seconds
-        while True:
-            try:
-                _check_listening(self.address)
-                ray.init(address=self.address, **options)
-                break
-            except ConnectionError as error:
-                if not self.wait_nodes or time.monotonic() > deadline:
-                    message = f"cannot join the Ray cluster at {self.address}: {error}"
-                    raise RunError(message) from None
-                time.sleep(POLL_SECONDS)
-        while (alive := sum(node["Alive"] for node in ray.nodes())) < self.wait_nodes:
-            if time.monotonic() > deadline:
-                ray.shutdown()
-                raise RunError(f"ray: {alive} of {self.wait_nodes} nodes joined in time")
-            time.sleep(POLL_SECONDS)
-        log.info("ray: joined %s (%d nodes)", self.address, alive)
 
     def __exit__(self, *exc: object) -> None:
         import ray
@@ -240,7 +240,7 @@ class RayEngine:
         on_unit: UnitDone,
     ) -> list[WorkUnit]:
         """One pass over ``units``; returns those that did not finish."""
-        dataset = self.plan(units, recipe)
+        dataset = plan_dataset(units, recipe, self.concurrency())
         assemblers: dict[int, UnitAssembler] = {}
         finished: set[int] = set()
         for table in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
@@ -256,46 +256,47 @@ class RayEngine:
                     finished.add(record.unit)
         return [unit for number, unit in enumerate(units) if number not in finished]
 
-    def plan(self, units: list[WorkUnit], recipe: Recipe) -> Any:
-        """The Ray Data dataset for ``units`` (lazy: nothing runs until it is iterated).
 
-        Stateless stages up to the first model stage are task ``map_batches``; Ray fuses them
-        and the read into the actor pool of the model stage, which also runs every stage after
-        it: one process per unit, and no second pool or task operator holding CPUs a batch
-        would wait for (Ray fuses tasks into a following actor operator, not the reverse).
-        """
-        import ray.data
+def plan_dataset(units: list[WorkUnit], recipe: Recipe, workers: int) -> Any:
+    """The Ray Data dataset for ``units`` on ``workers`` CPUs (lazy: runs when iterated).
 
-        _configure_ray_data()
-        # The fused operator takes a whole unit per task: more workers than units would idle.
-        width = min(self.concurrency(), len(units))
-        rows = [{"number": n, "name": u.name, "path": str(u.path)} for n, u in enumerate(units)]
-        dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
-            read_units,
-            fn_kwargs={"recipe": recipe},
-            batch_size=1,
+    Stateless stages up to the first model stage are task ``map_batches``; Ray fuses them
+    and the read into the actor pool of the model stage, which also runs every stage after
+    it: one process per unit, and no second pool or task operator holding CPUs a batch
+    would wait for (Ray fuses tasks into a following actor operator, not the reverse).
+    """
+    import ray.data
+
+    _configure_ray_data()
+    # The fused operator takes a whole unit per task: more workers than units would idle.
+    width = min(workers, len(units))
+    rows = [{"number": n, "name": u.name, "path": str(u.path)} for n, u in enumerate(units)]
+    dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
+        read_units,
+        fn_kwargs={"recipe": recipe},
+        batch_size=1,
+        batch_format="pyarrow",
+        compute=ray.data.TaskPoolStrategy(width),
+    )
+    stages = build_stages(recipe)
+    first_model = next((n for n, s in enumerate(stages) if holds_model(s)), len(stages))
+    for step in range(first_model):
+        dataset = dataset.map_batches(
+            run_stage,
+            fn_kwargs={"recipe": recipe, "step": step},
+            batch_size=None,
             batch_format="pyarrow",
             compute=ray.data.TaskPoolStrategy(width),
         )
-        stages = build_stages(recipe)
-        first_model = next((n for n, s in enumerate(stages) if holds_model(s)), len(stages))
-        for step in range(first_model):
-            dataset = dataset.map_batches(
-                run_stage,
-                fn_kwargs={"recipe": recipe, "step": step},
-                batch_size=None,
-                batch_format="pyarrow",
-                compute=ray.data.TaskPoolStrategy(width),
-            )
-        if first_model < len(stages):
-            dataset = dataset.map_batches(
-                ModelStages,
-                fn_constructor_kwargs={"recipe": recipe, "first": first_model},
-                batch_size=None,
-                batch_format="pyarrow",
-                compute=ray.data.ActorPoolStrategy(min_size=1, max_size=width, initial_size=width),
-            )
-        return dataset
+    if first_model < len(stages):
+        dataset = dataset.map_batches(
+            ModelStages,
+            fn_constructor_kwargs={"recipe": recipe, "first": first_model},
+            batch_size=None,
+            batch_format="pyarrow",
+            compute=ray.data.ActorPoolStrategy(min_size=1, max_size=width, initial_size=width),
+        )
+    return dataset
 
 
 def _configure_ray_data() -> None:
