@@ -12,6 +12,7 @@ from curate.schema import DOCUMENT_SCHEMA
 from curate.stages.base import Stage
 from curate.stages.extract import Extract
 from curate.stages.langid import LanguageId
+from curate.stages.preroute import prerouting_stages
 from curate.stats import RunStats
 
 READ_STAGE = "read"
@@ -31,7 +32,11 @@ class CorpusPass(Protocol):
 
 def build_stages(recipe: Recipe) -> list[Stage]:
     """The per-batch stages, in order."""
-    return [Extract(recipe.extract), LanguageId(recipe.langid, recipe.languages)]
+    return [
+        *prerouting_stages(recipe.preroute, recipe.langid, recipe.languages, recipe.extract.enabled),
+        Extract(recipe.extract),
+        LanguageId(recipe.langid, recipe.languages),
+    ]
 
 
 def build_corpus_passes(recipe: Recipe) -> list[CorpusPass]:

@@ -14,6 +14,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from curate.stages.preroute import PrerouteConfig
+
 MAX_EXTENDS_DEPTH = 10
 
 
@@ -67,6 +69,7 @@ class Recipe(Section):
     seed: int = 0
     batch_size: int = Field(500, gt=0)
     read: ReadConfig = ReadConfig()
+    preroute: PrerouteConfig = PrerouteConfig()
     extract: ExtractConfig = ExtractConfig()
     langid: LangIdConfig = LangIdConfig()
     output: OutputConfig = OutputConfig()
