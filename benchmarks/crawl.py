@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import random
 import re
 import uuid
@@ -38,6 +39,17 @@ CRAWL_SHARES: dict[str, float] = {
 XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 SKIPPED_TAGS = frozenset({"script", "style", "noscript", "template", "code", "pre"})
 LINK_SIZED = 40  # characters: text this short is a menu entry, a button, a link label
+
+
+def shared_data() -> Path:
+    """The shared real data: $CURATE_SHARED_DATA, else ../shared/data beside the repository."""
+    candidates = [os.environ.get("CURATE_SHARED_DATA"), Path(__file__).resolve().parents[2]]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "html-eval").is_dir():
+            return Path(candidate)
+        if candidate and (Path(candidate) / "shared" / "data" / "html-eval").is_dir():
+            return Path(candidate) / "shared" / "data"
+    raise FileNotFoundError("shared data not found: set CURATE_SHARED_DATA")
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ class CorpusPass(Protocol):
 def build_stages(recipe: Recipe) -> list[Stage]:
     """The per-batch stages, in order."""
     return [
-        *prerouting_stages(recipe.preroute, recipe.langid, recipe.languages, recipe.extract.enabled),
+        *prerouting_stages(recipe),
         Extract(recipe.extract),
         LanguageId(recipe.langid, recipe.languages),
     ]

@@ -2,14 +2,14 @@
 
 A recipe for one language, or a few, would otherwise run the expensive extraction on every
 page of a multilingual crawl and drop most of them right after language ID. This stage reads
-two cheap texts from one resiliparse parse of each page, its main content and its whole
-visible text, and asks fastText (the model of ``langid:``) for the top languages of each. A
-page goes on to trafilatura and the regular language ID, which stays the judge, unless the
-selected languages are implausible in both texts: their summed probability below ``margin``
-in the top ``top_k`` of each. Pages whose main content the cheap extraction cannot find go on
-as well. Two views because resiliparse sometimes takes a boilerplate block (a German menu, an
-English cookie notice) for the main content, and the whole text then still shows the article's
-language; see ``benchmarks/bench_preroute.py`` for the recall this buys.
+two cheap views from one resiliparse parse of each page, the start of its main content and the
+longest lines of its whole visible text, and asks fastText (the model of ``langid:``) for the
+top languages of each. A page goes on to trafilatura and the regular language ID, which stays
+the judge, unless the selected languages are implausible in both views: their summed
+probability below ``margin`` in the top ``top_k`` of each. Pages that show no text to
+resiliparse go on as well. Two views because resiliparse sometimes takes a boilerplate block (a
+German menu, an English cookie notice) for the main content, while the page's longest lines
+are its article; ``benchmarks/bench_preroute.py`` measures the recall this buys.
 
 A dropped page gets the reason ``prerouted`` and the guessed language (of its main content) in
 ``language`` / ``language_score``, so stats and the drop ledger count pre-routed pages per
@@ -31,11 +31,16 @@ from curate.langid import load_fasttext, locate_model, normalise_label, registry
 from curate.schema import DROP_REASON, HTML, replace_column, set_drop_reason
 
 if TYPE_CHECKING:  # curate.recipe imports this module for PrerouteConfig
-    from curate.recipe import LangIdConfig
+    from curate.recipe import LangIdConfig, Recipe
     from curate.stages.base import Stage
 
 log = logging.getLogger(__name__)
 PREROUTED = "prerouted"
+# Characters fastText reads per view (its cost grows with them): the first MAIN_CHARS of the
+# main content and the longest lines of the whole page up to PAGE_CHARS. Chosen on the
+# benchmark crawl, where longer views bought no recall.
+MAIN_CHARS = 3000
+PAGE_CHARS = 1000
 
 
 class PrerouteConfig(BaseModel):
@@ -46,10 +51,11 @@ class PrerouteConfig(BaseModel):
     # auto: on when the recipe selects a subset of languages and extraction is on
     enabled: Literal["auto", True, False] = "auto"
     # a page is dropped when its selected languages sum to less than this in both cheap texts
-    margin: float = Field(0.1, ge=0.0, le=1.0)
+    margin: float = Field(0.05, ge=0.0, le=1.0)
     top_k: int = Field(5, ge=1)
-    # characters of each cheap text given to fastText; its cost grows with the length
-    max_chars: int = Field(3000, gt=0)
+    # first view: resiliparse's main content (safer); false: the start of the page's text
+    # (about 1 ms a page cheaper)
+    main_content: bool = True
     # pre-filters, off by default: pages under this many bytes of HTML (0: off) ...
     min_html_bytes: int = Field(0, ge=0)
     # ... and bodies without any HTML markup (plain text, JSON served as text/html)
@@ -63,23 +69,46 @@ class PrerouteConfig(BaseModel):
 
 @dataclass(frozen=True)
 class CheapTexts:
+    """What fastText reads of a page: the start of its main content, and its longest lines."""
+
     main: str
-    whole: str
+    page: str
 
 
-def cheap_texts(html: str) -> CheapTexts | None:
-    """Main-content and whole visible text from one resiliparse parse; None if it fails."""
+def longest_lines(text: str, chars: int) -> str:
+    """The longest lines of ``text``, about ``chars`` characters: prose rather than menus."""
+    chosen: list[str] = []
+    total = 0
+    for line in sorted(text.splitlines(), key=len, reverse=True):
+        if total >= chars or not line.strip():
+            break
+        chosen.append(line)
+        total += len(line)
+    return " ".join(chosen)
+
+
+def cheap_texts(html: bytes, main_content: bool = True) -> CheapTexts | None:
+    """The two views of a UTF-8 page from one resiliparse parse.
+
+    None when there is nothing to judge by: parsing fails or the page shows no text at all
+    (trafilatura still finds text in some of those). Without ``main_content``, or when
+    resiliparse finds none, the first view is the start of the whole visible text.
+    """
     from resiliparse.extract.html2text import extract_plain_text
     from resiliparse.parse.html import HTMLTree
 
     try:
-        tree = HTMLTree.parse(html)
-        return CheapTexts(
-            extract_plain_text(tree, main_content=True), extract_plain_text(tree, main_content=False)
-        )
+        tree = HTMLTree.parse_from_bytes(html, "utf-8")
+        page = extract_plain_text(tree, main_content=False)
+        main = extract_plain_text(tree, main_content=True) if main_content else ""
     except (ValueError, TypeError, RuntimeError, MemoryError) as error:
         log.debug("preroute: resiliparse failed: %s", error)
         return None
+    if not page.strip():
+        return None
+    return CheapTexts(
+        (main if main.strip() else page)[:MAIN_CHARS], longest_lines(page, PAGE_CHARS)
+    )
 
 
 @dataclass
@@ -112,9 +141,9 @@ class Preroute:
 
     def _predict(self, texts: Sequence[str]) -> tuple[np.ndarray, list[str | None], np.ndarray]:
         """Per text: the summed probability of the selected languages, the top language and its
-        probability, from fastText's top ``top_k`` on the first ``max_chars`` characters."""
+        probability, from fastText's top ``top_k``."""
         selected = self._selected_labels()
-        flat = [t[: self.config.max_chars].replace("\n", " ") for t in texts]
+        flat = [t.replace("\n", " ") for t in texts]
         labels, scores = self._model().predict(flat, k=self.config.top_k)
         plausible = np.array(
             [
@@ -128,14 +157,14 @@ class Preroute:
         return plausible, top, top_scores
 
     def _judge(self, batch: pa.Table) -> tuple[list[int], list[CheapTexts]]:
-        """Rows with a main content to judge by, and their cheap texts."""
+        """Rows with cheap texts to judge by, and those texts; the other rows pass."""
         rows: list[int] = []
         pages: list[CheapTexts] = []
-        htmls = batch.column(HTML).to_pylist()
+        htmls = batch.column(HTML).cast(pa.binary()).to_pylist()  # UTF-8 bytes, no decoding
         reasons = batch.column(DROP_REASON).to_pylist()
         for row, (html, reason) in enumerate(zip(htmls, reasons, strict=True)):
-            texts = None if reason or html is None else cheap_texts(html)
-            if texts is not None and texts.main.strip():  # no main content found: let it pass
+            texts = None if reason or html is None else cheap_texts(html, self.config.main_content)
+            if texts is not None:
                 rows.append(row)
                 pages.append(texts)
         return rows, pages
@@ -147,8 +176,8 @@ class Preroute:
         if not pages:
             return batch
         main_plausible, guesses, guess_scores = self._predict([p.main for p in pages])
-        whole_plausible, _, _ = self._predict([p.whole for p in pages])
-        rejected = np.maximum(main_plausible, whole_plausible) < self.config.margin
+        page_plausible, _, _ = self._predict([p.page for p in pages])
+        rejected = np.maximum(main_plausible, page_plausible) < self.config.margin
         language = batch.column("language").to_pylist()
         score = batch.column("language_score").to_pylist()
         mask = [False] * batch.num_rows
@@ -160,18 +189,14 @@ class Preroute:
         return set_drop_reason(batch, pa.array(mask), PREROUTED)
 
 
-def prerouting_stages(
-    config: PrerouteConfig,
-    langid: LangIdConfig,
-    languages: Literal["all"] | list[str],
-    extract_enabled: bool,
-) -> list[Stage]:
+def prerouting_stages(recipe: Recipe) -> list[Stage]:
     """The stages that run before extraction: pre-filters if set, then the pre-router if on."""
     from curate.stages.prefilter import Prefilter
 
+    config, languages = recipe.preroute, recipe.languages
     stages: list[Stage] = []
     if config.min_html_bytes or config.require_markup:
         stages.append(Prefilter(config))
-    if config.routes(languages, extract_enabled) and isinstance(languages, list):
-        stages.append(Preroute(config, langid, languages))
+    if config.routes(languages, recipe.extract.enabled) and isinstance(languages, list):
+        stages.append(Preroute(config, recipe.langid, languages))
     return stages
