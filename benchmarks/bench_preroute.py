@@ -82,9 +82,9 @@ def timed(work: Callable[[], dict], pages: int) -> tuple[dict, float, float]:
     return result, time.perf_counter() - wall, cpu_seconds() - cpu
 
 
-def recipe_for(name: str, preroute: bool | str) -> Recipe:
+def recipe_for(name: str, preroute: bool | str, **options: object) -> Recipe:
     raw = load_raw(REPO / "recipes" / f"{name}.yaml")
-    return parse_recipe(deep_merge(raw, {"preroute": {"enabled": preroute}}), name)
+    return parse_recipe(deep_merge(raw, {"preroute": {"enabled": preroute, **options}}), name)
 
 
 def run_curate(recipe: Recipe, warc: Path, out: Path, pages: int) -> Measure:
@@ -132,22 +132,23 @@ def run_datatrove(language: str, warc: Path, out: Path, pages: int) -> Measure:
 def per_language_table(
     full: Measure,
     by_language: dict[str, dict[str, str]],
-    fast: dict[str, Measure],
+    runs: list[tuple[str, str, Measure]],
     datatrove: Measure,
 ) -> str:
     lines = [
-        "| language | kept full | kept fast | recall | kept texts identical | extracted fast "
-        "| pages/s fast (CPU) | x full path | x datatrove |",
-        "|---|---:|---:|---:|:-:|---:|---:|---:|---:|",
+        "| language | share | kept full | kept fast | recall | kept texts identical "
+        "| extracted fast | pages/s fast (CPU) | x full path | x datatrove |",
+        "|---|---:|---:|---:|---:|:-:|---:|---:|---:|---:|",
     ]
-    for language, measure in fast.items():
+    for label, language, measure in runs:
         expected = by_language[language]
         found = set(expected) & set(measure.kept)
         identical = all(measure.kept[i] == expected[i] for i in found)
         extra = len(set(measure.kept) - set(expected))
         recall = len(found) / len(expected) if expected else float("nan")
         lines.append(
-            f"| {language} | {len(expected)} | {len(measure.kept)}"
+            f"| {label} | {len(expected) / measure.pages:.1%} | {len(expected)} "
+            f"| {len(measure.kept)}"
             f"{f' (+{extra} not in full)' if extra else ''} | {recall:.2%} "
             f"| {'yes' if identical else 'NO'} | {measure.entered('extract')} "
             f"| {measure.rate():.0f} | {measure.rate() / full.rate():.1f} "
@@ -172,11 +173,12 @@ def headline_table(rows: dict[str, Measure], datatrove: Measure) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--translated", type=int, default=1750, help="rewritten pages to add")
-    parser.add_argument("--headline", default="deu_Latn", help="language of the datatrove race")
+    parser.add_argument("--headline", default="fra_Latn", help="language of the datatrove race")
     parser.add_argument("--languages", default=",".join(LANGUAGES))
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
+    logging.basicConfig(level=logging.ERROR)
+    logging.getLogger("trafilatura").setLevel(logging.CRITICAL)  # it logs each empty page
     languages = args.languages.split(",")
 
     with tempfile.TemporaryDirectory(prefix="bench-preroute-") as tmp:
@@ -192,11 +194,6 @@ def main() -> None:
 
         full = run_curate(recipe_for("base", False), warc, root / "full-all", n)
         by_language = {lang: read_kept(root / "full-all", lang) for lang in languages}
-        shares = {lang: len(by_language[lang]) / n for lang in languages}
-        print(
-            "full path keeps, share of pages: "
-            + ", ".join(f"{lang} {share:.1%}" for lang, share in shares.items())
-        )
 
         headline = args.headline
         full_one = run_curate(recipe_for(headline, False), warc, root / "full-one", n)
@@ -210,6 +207,8 @@ def main() -> None:
             lang: run_curate(recipe_for(lang, "auto"), warc, root / f"fast-{lang}", n)
             for lang in languages
         }
+        lean_recipe = recipe_for(headline, "auto", main_content=False)
+        lean = run_curate(lean_recipe, warc, root / "fast-lean", n)
         print()
         print(f"Single-language recipe {headline}, {n} pages, one core:")
         print(
@@ -218,6 +217,7 @@ def main() -> None:
                     "datatrove: WarcReader, Trafilatura, LanguageFilter, ParquetWriter": datatrove,
                     "curate, full path (preroute off)": full_one,
                     "curate, fast path (default)": fast[headline],
+                    "curate, fast path, preroute.main_content: false": lean,
                 },
                 datatrove,
             )
@@ -228,7 +228,9 @@ def main() -> None:
         )
         print()
         print("Recall of the fast path against the full path, per single-language recipe:")
-        print(per_language_table(full, by_language, fast, datatrove))
+        runs = [(lang, lang, measure) for lang, measure in fast.items()]
+        runs.append((f"{headline}, main_content: false", headline, lean))
+        print(per_language_table(full, by_language, runs, datatrove))
 
 
 if __name__ == "__main__":
