@@ -186,3 +186,10 @@ def test_inspect_shows_pre_stage_drops_and_seconds(mixed_warc, tmp_path):
     assert "prerouted:" in lines["preroute"]
     assert f"{timing['preroute']:.2f}" in lines["preroute"]
     assert lines["prefilter"].split("│")[2].strip() == "64"
+
+
+def test_languages_the_model_does_not_know_are_left_to_the_language_id(shared_data, caplog):
+    recipe = _recipe(["xxx_Latn"])
+    batch = _batch(shared_data, ENGLISH)
+    assert Preroute(recipe.preroute, recipe.langid, ["xxx_Latn"])(batch).equals(batch)
+    assert "knows none of" in caplog.text

@@ -136,7 +136,11 @@ class Preroute:
                 label for label in labels if normalise_label(self.langid.model, label) in wanted
             )
             if not self._selected:
-                log.warning("preroute: model %s knows none of %s", self.langid.model, wanted)
+                log.warning(
+                    "preroute: model %s knows none of %s; every page goes on to extraction",
+                    self.langid.model,
+                    sorted(wanted),
+                )
         return self._selected
 
     def _predict(self, texts: Sequence[str]) -> tuple[np.ndarray, list[str | None], np.ndarray]:
@@ -170,7 +174,7 @@ class Preroute:
         return rows, pages
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        if HTML not in batch.column_names or batch.num_rows == 0:
+        if HTML not in batch.column_names or batch.num_rows == 0 or not self._selected_labels():
             return batch
         rows, pages = self._judge(batch)
         if not pages:
