@@ -74,6 +74,95 @@ def inspect(output: Annotated[Path, typer.Argument(help="A run's output director
         raise fail(str(error)) from None
 
 
+@app.command("eval-langid")
+def eval_langid(
+    data: Annotated[Path, typer.Option(help="Directory of labelled <code>.txt files")],
+    model: Annotated[str | None, typer.Option(help="Registered langid model")] = None,
+    recipe: Annotated[Path | None, typer.Option(help="Take langid settings from a recipe")] = None,
+    decision: Annotated[str | None, typer.Option(help="evidence (curate) or top1 (raw)")] = None,
+    languages: Annotated[str | None, typer.Option(help="Comma-separated codes to score")] = None,
+    pages: Annotated[int, typer.Option(help="Join N lines into one text (0: sentences)")] = 0,
+    split: Annotated[str, typer.Option(help="all, dev (first half) or test")] = "all",
+) -> None:
+    """Per-language precision, recall, F1 and confusions of language ID on labelled text."""
+    from curate.langid import ModelNotFound
+    from curate.langid_eval import as_table, evaluate, load_labelled
+    from curate.pipeline import langid_config
+    from curate.recipe import LangIdConfig
+
+    try:
+        config = langid_config(load_recipe(recipe)) if recipe else LangIdConfig(min_score=0.0)
+        overrides = {"model": model, "decision": decision}
+        config = config.model_copy(update={k: v for k, v in overrides.items() if v})
+        config = LangIdConfig.model_validate(config.model_dump())
+        if split not in ("all", "dev", "test"):
+            raise RecipeError(f"--split must be all, dev or test, not {split!r}")
+        labelled = load_labelled(data, pages, split)  # type: ignore[arg-type]
+        chosen = languages.split(",") if languages else None
+        report = evaluate(config, labelled, chosen)
+    except (RecipeError, ModelNotFound, FileNotFoundError, ValueError) as error:
+        raise fail(str(error)) from None
+    title = f"{config.model} ({config.decision}) on {data}" + (
+        f", pages of {pages}" if pages else ""
+    )
+    typer.echo("\n".join(as_table(report, title)))
+
+
+@app.command()
+def card(
+    output: Annotated[Path, typer.Argument(help="A run's output directory")],
+    eu_summary: Annotated[
+        bool, typer.Option(help="Also write EU_TRAINING_CONTENT_SUMMARY.md (AI Act Art. 53)")
+    ] = False,
+    repo: Annotated[
+        str | None, typer.Option(help="Hub repository ORG/NAME the loading snippets point to")
+    ] = None,
+    license: Annotated[str, typer.Option(help="Licence id for the card's metadata")] = "odc-by",
+    pretty_name: Annotated[str | None, typer.Option(help="Title of the dataset")] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite a card edited by hand")] = False,
+) -> None:
+    """Write OUTPUT/README.md, a Hugging Face dataset card, with plots in OUTPUT/assets/."""
+    from curate.card import CardError, CardOptions, write_card
+
+    try:
+        options = CardOptions(license=license, pretty_name=pretty_name, repo=repo)
+        result = write_card(output, options, eu_summary=eu_summary, force=force)
+    except CardError as error:
+        raise fail(str(error)) from None
+    for relative in result.written:
+        console.print(f"wrote {output / relative}", highlight=False)
+
+
+@app.command()
+def publish(
+    output: Annotated[Path, typer.Argument(help="A run's output directory, with its card")],
+    repo: Annotated[str, typer.Option(help="Hub dataset repository, ORG/NAME")],
+    private: Annotated[bool, typer.Option(help="Create the repository private")] = False,
+    revision: Annotated[str, typer.Option(help="Branch to commit to")] = "main",
+    dry_run: Annotated[
+        bool, typer.Option(help="List what would be uploaded; change nothing")
+    ] = False,
+    commit_files: Annotated[int, typer.Option(min=1, help="Files per commit at most")] = 100,
+    commit_bytes: Annotated[int, typer.Option(min=1, help="Bytes per commit at most")] = 10**10,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Upload shards, card and assets to the Hugging Face Hub; re-run to resume."""
+    from huggingface_hub.errors import HfHubHTTPError
+
+    from curate.publish import PublishError, network_errors, publish_output, quiet_http_logs
+
+    _setup_logging(verbose)
+    quiet_http_logs(verbose)
+    try:
+        publish_output(
+            output, repo, private, revision, dry_run, commit_files, commit_bytes, Console()
+        )
+    except (PublishError, HfHubHTTPError, *network_errors()) as error:
+        raise fail(str(error) or type(error).__name__) from None
+    except ValueError as error:  # huggingface_hub's verdict on the card's metadata
+        raise fail(str(error)) from None
+
+
 def main() -> None:
     app(prog_name="curate")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from curate.stages.preroute import PrerouteConfig
 
@@ -51,7 +51,13 @@ class LangIdConfig(Section):
     model_path: str | None = None
     min_score: float = Field(0.5, ge=0.0, le=1.0)
     min_score_per_language: dict[str, float] = {}
-    top_k: int = Field(3, ge=1)
+    top_k: int = Field(10, ge=1)
+    # "evidence": top-k + confusable groups + alphabets + markers (curate.langid_decide);
+    # "top1": the model's first label as is.
+    decision: Literal["evidence", "top1"] = "evidence"
+    letter_penalty: float = Field(1.0, ge=0.0)
+    marker_weight: float = Field(2.0, ge=0.0)
+    member_floor: float = Field(0.1, gt=0.0, le=1.0)
 
 
 class OutputConfig(Section):
@@ -73,6 +79,26 @@ class Recipe(Section):
     extract: ExtractConfig = ExtractConfig()
     langid: LangIdConfig = LangIdConfig()
     output: OutputConfig = OutputConfig()
+    # One pass, many languages: the recipes (by name, beside this one) whose languages this
+    # run keeps; each document then gets its own language's langid threshold and downstream
+    # stages. Written as a list of names; loaded as name -> recipe.
+    route: dict[str, Recipe] = {}
+
+    @model_validator(mode="after")
+    def _routes_share_langid(self) -> Recipe:
+        if not self.route:
+            return self
+        routed = [code for sub in self.route.values() for code in sub.languages]
+        if any(sub.languages == "all" for sub in self.route.values()):
+            raise ValueError("route: every routed recipe must list its languages")
+        if self.languages != "all" and sorted(self.languages) != sorted(routed):
+            raise ValueError("languages: must be left out or equal the routed recipes' languages")
+        shared = self.langid.model_dump(exclude={"min_score", "min_score_per_language"})
+        for name, sub in self.route.items():
+            if sub.langid.model_dump(exclude={"min_score", "min_score_per_language"}) != shared:
+                raise ValueError(f"route: {name} uses other langid settings; one pass runs one")
+        self.languages = routed
+        return self
 
     @field_validator("languages")
     @classmethod
@@ -208,5 +234,15 @@ def parse_recipe(data: dict[str, Any], source: str = "<recipe>") -> Recipe:
         raise RecipeError(format_validation_error(error, source)) from None
 
 
+def _load_routes(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    names = data.get("route")
+    if names is None:
+        return data
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise RecipeError(f"{path}: route: must be a list of recipe names")
+    routed = {n: _load_routes(load_raw(_resolve_parent(path, n)), path) for n in names}
+    return {**data, "route": routed}
+
+
 def load_recipe(path: str | Path) -> Recipe:
-    return parse_recipe(load_raw(path), str(path))
+    return parse_recipe(_load_routes(load_raw(path), Path(path)), str(path))

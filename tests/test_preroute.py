@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import random
 import sys
 from pathlib import Path
 
@@ -17,7 +18,13 @@ from curate.pipeline import build_stages, stage_names
 from curate.recipe import RecipeError, load_recipe, parse_recipe
 from curate.schema import HTML, make_batch
 from curate.stages.prefilter import HTML_TOO_SMALL, NO_HTML_MARKUP, Prefilter
-from curate.stages.preroute import PREROUTED, Preroute, PrerouteConfig, cheap_texts
+from curate.stages.preroute import (
+    PREROUTED,
+    Preroute,
+    PrerouteConfig,
+    cheap_texts,
+    with_confusable_groups,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 GERMAN = ("unzensuriert.at-Zeche.html", "7mind.de.grenzen.html")
@@ -193,3 +200,18 @@ def test_languages_the_model_does_not_know_are_left_to_the_language_id(shared_da
     batch = _batch(shared_data, ENGLISH)
     assert Preroute(recipe.preroute, recipe.langid, ["xxx_Latn"])(batch).equals(batch)
     assert "knows none of" in caplog.text
+
+
+def test_a_confusable_neighbour_is_left_to_the_language_id(shared_data):
+    """A Croatian page may still end as Bosnian (the language ID weighs the group as one)."""
+    crawl = _crawl_module()
+    template = crawl.Page("https://t/", _page(shared_data, ENGLISH[0]).encode(), "real")
+    writer = crawl._Writer(crawl._sentences(shared_data, "hr"), random.Random(0), spaced=True)
+    page = crawl.translated_page(template, "hr", writer, 0)
+    batch = make_batch([{"id": "hr", "html": page.body.decode()}], with_html=True)
+    assert {"hrv_Latn", "srp_Latn"} <= with_confusable_groups(["bos_Latn"])
+    bosnian = _recipe(["bos_Latn"])
+    assert Preroute(bosnian.preroute, bosnian.langid, ["bos_Latn"])(batch).equals(batch)
+    polish = _recipe(["pol_Latn"])
+    routed = Preroute(polish.preroute, polish.langid, ["pol_Latn"])(batch)
+    assert routed.column("drop_reason").to_pylist() == [PREROUTED]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import queue
 from collections.abc import Callable
@@ -49,7 +50,10 @@ class LocalEngine:
         with (
             context.Manager() as manager,
             ProcessPoolExecutor(
-                max_workers=min(self.workers, len(units)), mp_context=context
+                max_workers=min(self.workers, len(units)),
+                mp_context=context,
+                initializer=_log_like_parent,
+                initargs=(logging.getLogger().getEffectiveLevel(),),
             ) as pool,
         ):
             docs_queue = manager.Queue()
@@ -62,6 +66,11 @@ class LocalEngine:
                 for future in finished:
                     on_unit(future.result())
             _drain(docs_queue, on_docs)
+
+
+def _log_like_parent(level: int) -> None:
+    """Spawned workers start with no logging set up; give them the parent's level."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s [worker] %(message)s")
 
 
 def _drain(docs_queue: Any, on_docs: ProgressCallback) -> None:

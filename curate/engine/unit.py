@@ -26,6 +26,7 @@ from curate.stats import RunStats
 
 log = logging.getLogger(__name__)
 ProgressCallback = Callable[[int], None]
+WRITE_STEP = "write"
 INPUT_SUFFIXES = re.compile(r"(\.(warc|arc|jsonl|json|ndjson|parquet))?(\.(gz|zst))?$", re.I)
 
 
@@ -91,11 +92,15 @@ def process_unit(
             kept, dropped = split_kept(after)
             _write_ledger(ledger, dropped, stage.name, recipe)
         if kept.num_rows:
+            start = time.perf_counter()
             shards.write(kept.drop_columns([c for c in WORKING_COLUMNS if c in kept.column_names]))
+            stats.seconds[WRITE_STEP] += time.perf_counter() - start
         if progress is not None:
             progress(batch.num_rows)
     stats.seconds[READ_STAGE] += read_seconds[0]
+    start = time.perf_counter()
     shards.close()
+    stats.seconds[WRITE_STEP] += time.perf_counter() - start
     ledger.close()
     result = {"unit": unit.name, "input": str(unit.path), "stats": stats.to_dict(True)}
     write_json(done_marker(out, unit), result)

@@ -11,6 +11,9 @@ from curate.recipe import ReadConfig
 from curate.stats import RunStats
 
 log = logging.getLogger(__name__)
+BINARY_CONTROL_SHARE = 0.1
+SIBLING_ENCODINGS = {"cp1250": "iso-8859-2", "iso-8859-2": "cp1250", "iso8859-2": "cp1250"}
+DAMAGE_REASONS = frozenset({"truncated_record"})
 BINARY_SIGNATURES = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b")
 
 
@@ -19,15 +22,32 @@ def _strip_brackets(record_id: str) -> str:
 
 
 def _is_binary(body: bytes) -> bool:
+    """Known binary signatures, or a head dense in control bytes (a stray NUL is not enough)."""
     head = body[:1024]
-    return head.startswith(BINARY_SIGNATURES) or b"\x00" in head
+    if head.startswith(BINARY_SIGNATURES):
+        return True
+    controls = sum(1 for byte in head if byte < 9 or 13 < byte < 32)
+    return controls > len(head) * BINARY_CONTROL_SHARE
+
+
+def _alphabetic(text: str) -> int:
+    return sum(1 for char in text if char.isalpha())
 
 
 def _decode(body: bytes, charset: str | None) -> str:
     from resiliparse.parse.encoding import bytes_to_str, detect_encoding
 
     encoding = charset or detect_encoding(body)
-    return bytes_to_str(body, encoding, errors="replace")
+    text = bytes_to_str(body, encoding, errors="replace")
+    sibling = SIBLING_ENCODINGS.get(encoding.lower().replace("_", "-"))
+    if charset is None and sibling is not None:
+        # Undeclared Central European pages: the detector confuses these two code pages, and the
+        # wrong one turns letters (ś, ź, š) into symbols or control characters.
+        alternative = bytes_to_str(body, sibling, errors="replace")
+        if _alphabetic(alternative) > _alphabetic(text):
+            text = alternative
+    # lxml refuses strings with NUL characters, and they carry nothing in HTML
+    return text.replace("\x00", "")
 
 
 def _rejection(record: Any, body: bytes, config: ReadConfig) -> str | None:
@@ -49,10 +69,10 @@ def _rejection(record: Any, body: bytes, config: ReadConfig) -> str | None:
     return None
 
 
-def _record_row(record: Any, path: Path, config: ReadConfig) -> dict[str, Any]:
+def _record_row(record: Any, path: Path, number: int, config: ReadConfig) -> dict[str, Any]:
     body = record.reader.read(config.max_document_bytes + 1)
     row: dict[str, Any] = {
-        "id": _strip_brackets(record.record_id),
+        "id": _strip_brackets(record.record_id or f"{path.name}/{number}"),
         "url": record.headers.get("WARC-Target-URI"),
         "date": record.headers.get("WARC-Date"),
         "source": path.name,
@@ -60,7 +80,8 @@ def _record_row(record: Any, path: Path, config: ReadConfig) -> dict[str, Any]:
     reason = _rejection(record, body, config)
     if reason is not None:
         row["drop_reason"] = reason
-        log.debug("read %s: record %s dropped: %s", path, row["id"], reason)
+        level = logging.WARNING if reason in DAMAGE_REASONS else logging.DEBUG
+        log.log(level, "read %s: record %s (%s) dropped: %s", path, row["id"], row["url"], reason)
         return row
     row["html"] = _decode(body, record.http_charset)
     return row
@@ -77,7 +98,7 @@ def read_warc(path: Path, config: ReadConfig, stats: RunStats) -> Iterator[dict[
             for record in iterator:
                 records += 1
                 try:
-                    yield _record_row(record, path, config)
+                    yield _record_row(record, path, records, config)
                 except (OSError, ValueError) as error:
                     stats.record_input_error("broken_record")
                     log.warning("read %s: record %d unreadable (%s)", path, records, error)

@@ -35,15 +35,26 @@ def shard_path(out: Path, language: str, unit: str, index: int) -> Path:
 
 @dataclass
 class _OpenShard:
-    path: Path
     temp: Path
     writer: pq.ParquetWriter
+    pending: list[pa.Table] = field(default_factory=list)
+    pending_rows: int = 0
     bytes_written: int = 0
+
+
+ROW_GROUP_MAX_BYTES = 128 * 1024 * 1024
+# Buffered rows across all languages of one unit; past it the largest buffer is flushed, so
+# memory does not grow with the number of languages.
+UNIT_BUFFER_MAX_BYTES = 64 * 1024 * 1024
 
 
 @dataclass
 class ParquetSink:
-    """One Parquet file written atomically; ``close`` renames it into place."""
+    """One Parquet file written atomically; ``close`` renames it into place.
+
+    Rows are buffered into row groups of ``row_group_rows`` (or about 128 MB, whichever comes
+    first), so memory stays bounded and readers get row groups of a useful size.
+    """
 
     path: Path
     schema: pa.Schema
@@ -58,22 +69,41 @@ class ParquetSink:
         writer = pq.ParquetWriter(
             temp, self.schema, compression=compression, compression_level=level
         )
-        return _OpenShard(self.path, temp, writer)
+        return _OpenShard(temp, writer)
 
     def write(self, table: pa.Table) -> int:
+        """Buffer ``table``; returns the bytes taken so far (for size caps)."""
         if self._shard is None:
             self._shard = self._open()
-        self._shard.writer.write_table(
-            table.select(self.schema.names).cast(self.schema),
-            row_group_size=self.config.row_group_rows,
-        )
-        self._shard.bytes_written += table.nbytes
-        return self._shard.bytes_written
+        shard = self._shard
+        shard.pending.append(table.select(self.schema.names).cast(self.schema))
+        shard.pending_rows += table.num_rows
+        shard.bytes_written += table.nbytes
+        buffered = sum(t.nbytes for t in shard.pending)
+        if shard.pending_rows >= self.config.row_group_rows or buffered >= ROW_GROUP_MAX_BYTES:
+            self._flush(shard)
+        return shard.bytes_written
+
+    @property
+    def buffered_bytes(self) -> int:
+        return sum(t.nbytes for t in self._shard.pending) if self._shard else 0
+
+    def flush(self) -> None:
+        if self._shard is not None:
+            self._flush(self._shard)
+
+    def _flush(self, shard: _OpenShard) -> None:
+        if shard.pending:
+            shard.writer.write_table(
+                pa.concat_tables(shard.pending), row_group_size=self.config.row_group_rows
+            )
+            shard.pending, shard.pending_rows = [], 0
 
     def close(self) -> None:
         if self._shard is not None:
+            self._flush(self._shard)
             self._shard.writer.close()
-            commit(self._shard.temp, self._shard.path)
+            commit(self._shard.temp, self.path)
             self._shard = None
 
 
@@ -103,6 +133,16 @@ class ShardWriter:
             sink = self._sink(language)
             if sink.write(rows) >= self.config.shard_max_bytes:
                 self._close(language)
+        self._bound_buffers()
+
+    def _bound_buffers(self) -> None:
+        buffered = {language: sink.buffered_bytes for language, sink in self._sinks.items()}
+        total = sum(buffered.values())
+        for language in sorted(buffered, key=lambda k: (-buffered[k], k)):
+            if total <= UNIT_BUFFER_MAX_BYTES:
+                return
+            self._sinks[language].flush()
+            total -= buffered[language]
 
     def _close(self, language: str) -> None:
         sink = self._sinks.pop(language)

@@ -28,6 +28,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 from curate.langid import load_fasttext, locate_model, normalise_label, registry
+from curate.langid_decide import load_evidence
 from curate.schema import DROP_REASON, HTML, replace_column, set_drop_reason
 
 if TYPE_CHECKING:  # curate.recipe imports this module for PrerouteConfig
@@ -111,6 +112,15 @@ def cheap_texts(html: bytes, main_content: bool = True) -> CheapTexts | None:
     )
 
 
+def with_confusable_groups(languages: list[str]) -> set[str]:
+    groups = load_evidence().group_of
+    wanted = set(languages)
+    for code in languages:
+        if code in groups:
+            wanted |= {*groups[code].members, *groups[code].labels}
+    return wanted
+
+
 @dataclass
 class Preroute:
     """Drops pages whose cheap text cannot be in the selected languages (reason ``prerouted``)."""
@@ -128,10 +138,12 @@ class Preroute:
         return load_fasttext(str(path), spec.sha256 if spec else None)
 
     def _selected_labels(self) -> frozenset[str]:
-        """The model's raw labels (``__label__de``) that stand for a selected language."""
+        """The model's raw labels (``__label__hr``) that can end as a selected language: the
+        language's own, and its confusable group's, whose summed probability the language ID
+        stage weighs as one (:mod:`curate.langid_decide`)."""
         if self._selected is None:
             labels = self._model().get_labels()
-            wanted = set(self.languages)
+            wanted = with_confusable_groups(self.languages)
             self._selected = frozenset(
                 label for label in labels if normalise_label(self.langid.model, label) in wanted
             )
@@ -139,7 +151,7 @@ class Preroute:
                 log.warning(
                     "preroute: model %s knows none of %s; every page goes on to extraction",
                     self.langid.model,
-                    sorted(wanted),
+                    sorted(self.languages),
                 )
         return self._selected
 

