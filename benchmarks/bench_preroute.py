@@ -4,9 +4,10 @@ One run over one multilingual crawl (``benchmarks/crawl.py``: the 250 real html-
 real pages rewritten in ~35 languages with Common Crawl's language shares), written to a temp
 dir as a WARC:
 
-1. the full path over every language (``recipes/base.yaml``: trafilatura, then language ID);
-   for a single-language recipe the full path keeps exactly that run's documents of its
-   language (both stages judge each document alone), which step 2 checks for the headline;
+1. the full path (trafilatura, then language ID) for every measured language in one routed
+   pass (``route:`` over their recipes, each language with its own threshold): a language's
+   documents there are what its single-language recipe keeps (both stages judge each document
+   alone), which step 2 checks for the headline language;
 2. the headline language's own recipe with ``preroute.enabled: false`` (the full path),
    and datatrove's equivalent pipeline (WarcReader, Trafilatura, LanguageFilter,
    ParquetWriter) with the same trafilatura options and the same lid.176 model;
@@ -17,7 +18,7 @@ Everything runs on one core in this process (datatrove's extractor in its sandbo
 Pages/s is given per wall-clock second and per CPU second (this process and its children):
 the CPU figure is the stable one on a machine shared with other jobs. Usage:
 
-    PYTHONPATH=. python benchmarks/bench_preroute.py [--translated 1750] [--headline deu_Latn]
+    PYTHONPATH=. python benchmarks/bench_preroute.py [--translated 1750] [--headline fra_Latn]
 """
 
 from __future__ import annotations
@@ -35,13 +36,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from crawl import multilingual_crawl, shared_data, write_warc  # noqa: E402
 
 from curate.engine.unit import plan_units, process_unit  # noqa: E402
 from curate.langid import label_map, locate_model  # noqa: E402
-from curate.recipe import Recipe, deep_merge, load_raw, parse_recipe  # noqa: E402
+from curate.recipe import Recipe, deep_merge, load_raw, load_recipe, parse_recipe  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 LANGUAGES = ("eng_Latn", "deu_Latn", "fra_Latn", "spa_Latn", "ita_Latn", "pol_Latn", "nld_Latn")
@@ -87,6 +89,19 @@ def recipe_for(name: str, preroute: bool | str, **options: object) -> Recipe:
     return parse_recipe(deep_merge(raw, {"preroute": {"enabled": preroute, **options}}), name)
 
 
+def routed_recipe(languages: list[str], directory: Path) -> Recipe:
+    """All ``languages`` in one pass (``route:``), each with its own recipe's threshold."""
+    path = directory / "bench_routed.yaml"
+    recipe = {
+        "extends": str(REPO / "recipes" / "base.yaml"),
+        "name": "bench_routed",
+        "route": [str(REPO / "recipes" / f"{language}.yaml") for language in languages],
+        "preroute": {"enabled": False},
+    }
+    path.write_text(yaml.safe_dump(recipe), encoding="utf-8")
+    return load_recipe(path)
+
+
 def run_curate(recipe: Recipe, warc: Path, out: Path, pages: int) -> Measure:
     unit = plan_units([warc])[0]
     result, wall, cpu = timed(lambda: process_unit(unit, recipe, out)["stats"], pages)
@@ -94,7 +109,7 @@ def run_curate(recipe: Recipe, warc: Path, out: Path, pages: int) -> Measure:
     return Measure(pages, wall, cpu, read_kept(out, language), result)
 
 
-def run_datatrove(language: str, warc: Path, out: Path, pages: int) -> Measure:
+def run_datatrove(recipe: Recipe, warc: Path, out: Path, pages: int) -> Measure:
     import datatrove.utils.lid
     from datatrove.executor import LocalPipelineExecutor
     from datatrove.pipeline.extractors import Trafilatura
@@ -110,13 +125,15 @@ def run_datatrove(language: str, warc: Path, out: Path, pages: int) -> Measure:
     datatrove.utils.lid.cached_asset_path_or_download = lambda *args, **kwargs: model
     datatrove.utils.lid.check_required_dependencies = lambda *args, **kwargs: None
     LanguageFilter._requires_dependencies = [("fasttext", "fasttext-numpy2"), "fasteners"]
+    language = recipe.languages[0]
     code = {v: k for k, v in label_map("lid176").items()}[language]
+    threshold = recipe.langid.min_score_per_language.get(language, recipe.langid.min_score)
     executor = LocalPipelineExecutor(
         pipeline=[
             WarcReader(str(warc.parent), glob_pattern=warc.name),
             # curate's trafilatura options (datatrove's defaults favour precision, deduplicate)
             Trafilatura(favour_precision=False, deduplicate=False, timeout=10),
-            LanguageFilter(languages=[code], language_threshold=0.65),
+            LanguageFilter(languages=[code], language_threshold=threshold),
             ParquetWriter(str(out / "data" / language)),
         ],
         tasks=1,
@@ -192,23 +209,23 @@ def main() -> None:
             f"{sum(len(p.body) for p in pages) / 2**20:.0f} MiB of HTML, {mib:.0f} MiB WARC"
         )
 
-        full = run_curate(recipe_for("base", False), warc, root / "full-all", n)
+        full = run_curate(routed_recipe(languages, root), warc, root / "full-all", n)
         by_language = {lang: read_kept(root / "full-all", lang) for lang in languages}
 
         headline = args.headline
         full_one = run_curate(recipe_for(headline, False), warc, root / "full-one", n)
         same = full_one.kept == by_language[headline]
         print(
-            f"{headline} recipe, full path, keeps the all-languages run's {headline} "
+            f"{headline} recipe, full path, keeps the routed full run's {headline} "
             f"documents with identical texts: {'yes' if same else 'NO'}"
         )
-        datatrove = run_datatrove(headline, warc, root / "datatrove", n)
+        datatrove = run_datatrove(recipe_for(headline, False), warc, root / "datatrove", n)
         fast = {
             lang: run_curate(recipe_for(lang, "auto"), warc, root / f"fast-{lang}", n)
             for lang in languages
         }
-        lean_recipe = recipe_for(headline, "auto", main_content=False)
-        lean = run_curate(lean_recipe, warc, root / "fast-lean", n)
+        main_recipe = recipe_for(headline, "auto", main_content=True)
+        main_content = run_curate(main_recipe, warc, root / "fast-main", n)
         print()
         print(f"Single-language recipe {headline}, {n} pages, one core:")
         print(
@@ -217,7 +234,7 @@ def main() -> None:
                     "datatrove: WarcReader, Trafilatura, LanguageFilter, ParquetWriter": datatrove,
                     "curate, full path (preroute off)": full_one,
                     "curate, fast path (default)": fast[headline],
-                    "curate, fast path, preroute.main_content: false": lean,
+                    "curate, fast path, preroute.main_content: true": main_content,
                 },
                 datatrove,
             )
@@ -229,7 +246,7 @@ def main() -> None:
         print()
         print("Recall of the fast path against the full path, per single-language recipe:")
         runs = [(lang, lang, measure) for lang, measure in fast.items()]
-        runs.append((f"{headline}, main_content: false", headline, lean))
+        runs.append((f"{headline}, main_content: true", headline, main_content))
         print(per_language_table(full, by_language, runs, datatrove))
 
 

@@ -23,6 +23,7 @@ from curate.stages.preroute import (
     Preroute,
     PrerouteConfig,
     cheap_texts,
+    longest_lines,
     with_confusable_groups,
 )
 
@@ -112,11 +113,14 @@ def test_preroute_keeps_every_selected_language_and_leaves_dropped_rows_alone(sh
 def test_cheap_texts_views(shared_data):
     html = _page(shared_data, GERMAN[1]).encode()
     texts = cheap_texts(html)
-    lean = cheap_texts(html, main_content=False)
-    assert texts is not None and lean is not None
-    assert 0 < len(texts.main) <= 3000 and texts.page
-    assert texts.main != lean.main and texts.page == lean.page
+    main = cheap_texts(html, main_content=True)
+    assert texts is not None and main is not None
+    assert 0 < len(texts.start) <= 3000 and 0 < len(texts.longest) < 3000
+    assert texts.start != main.start and texts.longest == main.longest
     assert cheap_texts(b"<html><body><script>var a = 1;</script></body></html>") is None
+    assert longest_lines("Menu\nA long line of prose.\n\nShort one\nHome", 25) == (
+        "A long line of prose. Short one"
+    )
 
 
 def test_prefilters_drop_small_and_markup_free_bodies_with_their_reasons(shared_data):

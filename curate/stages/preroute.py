@@ -1,17 +1,22 @@
 """Pre-routing: a cheap language guess that spares trafilatura the pages no recipe wants.
 
 A recipe for one language, or a few, would otherwise run the expensive extraction on every
-page of a multilingual crawl and drop most of them right after language ID. This stage reads
-two cheap views from one resiliparse parse of each page, the start of its main content and the
-longest lines of its whole visible text, and asks fastText (the model of ``langid:``) for the
-top languages of each. A page goes on to trafilatura and the regular language ID, which stays
-the judge, unless the selected languages are implausible in both views: their summed
-probability below ``margin`` in the top ``top_k`` of each. Pages that show no text to
-resiliparse go on as well. Two views because resiliparse sometimes takes a boilerplate block (a
-German menu, an English cookie notice) for the main content, while the page's longest lines
-are its article; ``benchmarks/bench_preroute.py`` measures the recall this buys.
+page of a multilingual crawl and drop most of them right after language ID. This stage parses
+each page once with resiliparse and shows fastText (the model of ``langid:``) two cheap views
+of its visible text: its start and its longest lines (prose rather than menus). A page goes on
+to trafilatura and the regular language ID, which stays the judge, unless the selected
+languages (with their confusable groups) are implausible in both views: their summed
+probability below ``margin`` in the top ``top_k`` of each. Pages in which resiliparse sees no
+text at all go on as well (trafilatura finds text in some).
 
-A dropped page gets the reason ``prerouted`` and the guessed language (of its main content) in
+Two views because they fail on different pages: a page often starts with a menu or a cookie
+notice in another language than its article, and a page's longest lines are sometimes a
+teaser or a legal notice. With ``main_content: true`` the first view is resiliparse's
+main-content extract instead; on the benchmark crawl that buys no recall for about 1 ms a
+page, and the main content alone misses pages where resiliparse takes a boilerplate block for
+it. ``benchmarks/bench_preroute.py`` measures recall and speed.
+
+A dropped page gets the reason ``prerouted`` and the guessed language (of its first view) in
 ``language`` / ``language_score``, so stats and the drop ledger count pre-routed pages per
 language like any other drop, with one reason instead of one per language.
 """
@@ -37,11 +42,11 @@ if TYPE_CHECKING:  # curate.recipe imports this module for PrerouteConfig
 
 log = logging.getLogger(__name__)
 PREROUTED = "prerouted"
-# Characters fastText reads per view (its cost grows with them): the first MAIN_CHARS of the
-# main content and the longest lines of the whole page up to PAGE_CHARS. Chosen on the
-# benchmark crawl, where longer views bought no recall.
-MAIN_CHARS = 3000
-PAGE_CHARS = 1000
+# Characters fastText reads per view (its cost grows with them): the first START_CHARS of the
+# text and its longest lines up to LONGEST_CHARS. Chosen on the benchmark crawl, where longer
+# views bought no recall.
+START_CHARS = 3000
+LONGEST_CHARS = 1000
 
 
 class PrerouteConfig(BaseModel):
@@ -54,9 +59,9 @@ class PrerouteConfig(BaseModel):
     # a page is dropped when its selected languages sum to less than this in both cheap texts
     margin: float = Field(0.05, ge=0.0, le=1.0)
     top_k: int = Field(5, ge=1)
-    # first view: resiliparse's main content (safer); false: the start of the page's text
-    # (about 1 ms a page cheaper)
-    main_content: bool = True
+    # first view: the start of the page's text; true: of resiliparse's main content (~1 ms a
+    # page dearer, no recall gained on the benchmark crawl)
+    main_content: bool = False
     # pre-filters, off by default: pages under this many bytes of HTML (0: off) ...
     min_html_bytes: int = Field(0, ge=0)
     # ... and bodies without any HTML markup (plain text, JSON served as text/html)
@@ -70,10 +75,10 @@ class PrerouteConfig(BaseModel):
 
 @dataclass(frozen=True)
 class CheapTexts:
-    """What fastText reads of a page: the start of its main content, and its longest lines."""
+    """What fastText reads of a page: the start of its text, and its longest lines."""
 
-    main: str
-    page: str
+    start: str
+    longest: str
 
 
 def longest_lines(text: str, chars: int) -> str:
@@ -88,28 +93,26 @@ def longest_lines(text: str, chars: int) -> str:
     return " ".join(chosen)
 
 
-def cheap_texts(html: bytes, main_content: bool = True) -> CheapTexts | None:
+def cheap_texts(html: bytes, main_content: bool = False) -> CheapTexts | None:
     """The two views of a UTF-8 page from one resiliparse parse.
 
-    None when there is nothing to judge by: parsing fails or the page shows no text at all
-    (trafilatura still finds text in some of those). Without ``main_content``, or when
-    resiliparse finds none, the first view is the start of the whole visible text.
+    None when there is nothing to judge by: parsing fails or the page shows no text at all.
+    With ``main_content`` the first view starts the main content, if resiliparse finds one.
     """
     from resiliparse.extract.html2text import extract_plain_text
     from resiliparse.parse.html import HTMLTree
 
     try:
         tree = HTMLTree.parse_from_bytes(html, "utf-8")
-        page = extract_plain_text(tree, main_content=False)
+        text = extract_plain_text(tree, main_content=False)
         main = extract_plain_text(tree, main_content=True) if main_content else ""
     except (ValueError, TypeError, RuntimeError, MemoryError) as error:
         log.debug("preroute: resiliparse failed: %s", error)
         return None
-    if not page.strip():
+    if not text.strip():
         return None
-    return CheapTexts(
-        (main if main.strip() else page)[:MAIN_CHARS], longest_lines(page, PAGE_CHARS)
-    )
+    start = main if main.strip() else text
+    return CheapTexts(start[:START_CHARS], longest_lines(text, LONGEST_CHARS))
 
 
 def with_confusable_groups(languages: list[str]) -> set[str]:
@@ -191,9 +194,9 @@ class Preroute:
         rows, pages = self._judge(batch)
         if not pages:
             return batch
-        main_plausible, guesses, guess_scores = self._predict([p.main for p in pages])
-        page_plausible, _, _ = self._predict([p.page for p in pages])
-        rejected = np.maximum(main_plausible, page_plausible) < self.config.margin
+        start_plausible, guesses, guess_scores = self._predict([p.start for p in pages])
+        longest_plausible, _, _ = self._predict([p.longest for p in pages])
+        rejected = np.maximum(start_plausible, longest_plausible) < self.config.margin
         language = batch.column("language").to_pylist()
         score = batch.column("language_score").to_pylist()
         mask = [False] * batch.num_rows
