@@ -18,7 +18,7 @@ Everything runs on one core in this process (datatrove's extractor in its sandbo
 Pages/s is given per wall-clock second and per CPU second (this process and its children):
 the CPU figure is the stable one on a machine shared with other jobs. Usage:
 
-    PYTHONPATH=. python benchmarks/bench_preroute.py [--translated 1750] [--headline fra_Latn]
+    PYTHONPATH=. python benchmarks/bench_preroute.py [--rewritten 1750] [--headline fra_Latn]
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ import contextlib
 import io
 import logging
 import resource
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -37,13 +36,12 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import yaml
+from common import SHARED_DATA
+from crawl import multilingual_crawl, write_warc
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from crawl import multilingual_crawl, shared_data, write_warc  # noqa: E402
-
-from curate.engine.unit import plan_units, process_unit  # noqa: E402
-from curate.langid import label_map, locate_model  # noqa: E402
-from curate.recipe import Recipe, deep_merge, load_raw, load_recipe, parse_recipe  # noqa: E402
+from curate.engine.unit import plan_units, process_unit
+from curate.langid import label_map, locate_model
+from curate.recipe import Recipe, deep_merge, load_raw, load_recipe, parse_recipe
 
 REPO = Path(__file__).resolve().parents[1]
 LANGUAGES = ("eng_Latn", "deu_Latn", "fra_Latn", "spa_Latn", "ita_Latn", "pol_Latn", "nld_Latn")
@@ -189,7 +187,7 @@ def headline_table(rows: dict[str, Measure], datatrove: Measure) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--translated", type=int, default=1750, help="rewritten pages to add")
+    parser.add_argument("--rewritten", type=int, default=1750, help="rewritten pages to add")
     parser.add_argument("--headline", default="fra_Latn", help="language of the datatrove race")
     parser.add_argument("--languages", default=",".join(LANGUAGES))
     parser.add_argument("--seed", type=int, default=0)
@@ -200,12 +198,12 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="bench-preroute-") as tmp:
         root = Path(tmp)
-        pages = multilingual_crawl(shared_data(), args.translated, args.seed)
+        pages = multilingual_crawl(SHARED_DATA, args.rewritten, args.seed)
         warc = write_warc(pages, root / "crawl.warc.gz")
         n = len(pages)
         mib = warc.stat().st_size / 2**20
         print(
-            f"crawl: {n} pages ({n - args.translated} real, {args.translated} rewritten), "
+            f"crawl: {n} pages ({n - args.rewritten} real, {args.rewritten} rewritten), "
             f"{sum(len(p.body) for p in pages) / 2**20:.0f} MiB of HTML, {mib:.0f} MiB WARC"
         )
 

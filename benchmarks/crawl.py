@@ -4,7 +4,7 @@ Two kinds of pages:
 
 - the 250 real pages of ``html-eval/pages`` (mostly German and English, some French, Spanish
   and others), byte for byte;
-- translated pages for many languages: a real page (its markup, scripts, size and layout kept)
+- rewritten pages for many languages: a real page (its markup, scripts, size and layout kept)
   whose text nodes are rewritten, length for length, with real sentences from
   ``langid/<code>.txt``. On half of them the link-sized texts (menus, buttons) stay in the
   template's language (German or English mostly), so their boilerplate is in another language
@@ -16,15 +16,12 @@ Languages are drawn with ``CRAWL_SHARES``: roughly the language mix of a Common 
 
 from __future__ import annotations
 
-import gzip
-import io
-import os
 import random
 import re
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from curate.io.warc_writer import HttpResponse, warc_record, write_warc_gz
 
 # Share of pages per langid/<code>.txt language, after Common Crawl's published language
 # statistics (rounded; the tail languages share the rest).
@@ -37,26 +34,17 @@ CRAWL_SHARES: dict[str, float] = {
 }  # fmt: skip
 
 XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+# Common Crawl records name the payload type; without it datatrove's reader sniffs each body
+PAYLOAD_TYPE = b"WARC-Type: response\r\nWARC-Identified-Payload-Type: text/html\r\n"
 SKIPPED_TAGS = frozenset({"script", "style", "noscript", "template", "code", "pre"})
 LINK_SIZED = 40  # characters: text this short is a menu entry, a button, a link label
-
-
-def shared_data() -> Path:
-    """The shared real data: $CURATE_SHARED_DATA, else ../shared/data beside the repository."""
-    candidates = [os.environ.get("CURATE_SHARED_DATA"), Path(__file__).resolve().parents[2]]
-    for candidate in candidates:
-        if candidate and (Path(candidate) / "html-eval").is_dir():
-            return Path(candidate)
-        if candidate and (Path(candidate) / "shared" / "data" / "html-eval").is_dir():
-            return Path(candidate) / "shared" / "data"
-    raise FileNotFoundError("shared data not found: set CURATE_SHARED_DATA")
 
 
 @dataclass(frozen=True)
 class Page:
     url: str
     body: bytes
-    language: str  # the langid/<code> of a translated page; "real" for an html-eval page
+    language: str  # the langid/<code> of a rewritten page; "real" for an html-eval page
 
 
 def _decode(body: bytes) -> str:
@@ -107,7 +95,7 @@ class _Writer:
         return self.prose(len(stripped))
 
 
-def translated_page(template: Page, code: str, writer: _Writer, index: int) -> Page:
+def rewritten_page(template: Page, code: str, writer: _Writer, index: int) -> Page:
     """``template`` with every text node rewritten in ``code``.
 
     On half the pages, link-sized texts (menus, buttons, labels) keep the template's language,
@@ -129,7 +117,7 @@ def translated_page(template: Page, code: str, writer: _Writer, index: int) -> P
     return Page(url, html.encode("utf-8"), code)
 
 
-def translated_pages(shared_data: Path, count: int, seed: int = 0) -> list[Page]:
+def rewritten_pages(shared_data: Path, count: int, seed: int = 0) -> list[Page]:
     """``count`` real pages rewritten in languages drawn with ``CRAWL_SHARES``."""
     rng = random.Random(seed)
     templates = real_pages(shared_data)
@@ -139,47 +127,23 @@ def translated_pages(shared_data: Path, count: int, seed: int = 0) -> list[Page]
     pages = []
     for index, code in enumerate(drawn):
         writer = _Writer(sentences[code], rng, spaced=code not in ("ja", "zh", "th"))
-        pages.append(translated_page(rng.choice(templates), code, writer, index))
+        pages.append(rewritten_page(rng.choice(templates), code, writer, index))
     return pages
 
 
-def multilingual_crawl(shared_data: Path, translated: int, seed: int = 0) -> list[Page]:
-    """The real pages and ``translated`` rewritten ones, in a seeded shuffled order."""
-    pages = real_pages(shared_data) + translated_pages(shared_data, translated, seed)
+def multilingual_crawl(shared_data: Path, rewritten: int, seed: int = 0) -> list[Page]:
+    """The real pages and ``rewritten`` rewritten pages, in a seeded shuffled order."""
+    pages = real_pages(shared_data) + rewritten_pages(shared_data, rewritten, seed)
     random.Random(seed).shuffle(pages)
     return pages
 
 
-def _http_response(body: bytes) -> bytes:
-    head = (
-        "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    )
-    return head.encode("ascii") + body
-
-
-def _records(pages: list[Page], repeat: int) -> Iterator[bytes]:
-    from fastwarc.warc import WarcRecord, WarcRecordType
-
-    for round_ in range(repeat):
-        for page in pages:
-            url = page.url + (f"?r={round_}" if round_ else "")
-            record = WarcRecord()
-            record_urn = f"uuid:{uuid.uuid5(uuid.NAMESPACE_URL, url)}".encode()
-            record.init_headers(WarcRecordType.response, record_urn)
-            record.headers["WARC-Target-URI"] = url
-            record.headers["WARC-Date"] = "2024-03-01T00:00:00Z"
-            record.headers["WARC-Identified-Payload-Type"] = "text/html"
-            record.headers["Content-Type"] = "application/http; msgtype=response"
-            record.set_bytes_content(_http_response(page.body))
-            buffer = io.BytesIO()
-            record.write(buffer)
-            yield gzip.compress(buffer.getvalue(), compresslevel=1)  # one member per record
-
-
-def write_warc(pages: list[Page], path: Path, repeat: int = 1) -> Path:
-    """Write ``pages`` (``repeat`` times over) as gzipped HTTP response records."""
-    with open(path, "wb") as stream:
-        for member in _records(pages, repeat):
-            stream.write(member)
-    return path
+def write_warc(pages: list[Page], path: Path) -> Path:
+    """``pages`` as gzipped WARC response records, with Common Crawl's payload-type header."""
+    records = [
+        warc_record(HttpResponse(page.url, page.body)).replace(
+            b"WARC-Type: response\r\n", PAYLOAD_TYPE, 1
+        )
+        for page in pages
+    ]
+    return write_warc_gz(path, records)

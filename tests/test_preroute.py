@@ -147,7 +147,7 @@ def mixed_warc(shared_data, tmp_path_factory):
     crawl = _crawl_module()
     names = GERMAN + ENGLISH + OTHERS + (NO_VISIBLE_TEXT,)
     pages = [crawl.Page(f"https://{n}/", _page(shared_data, n).encode(), "real") for n in names]
-    pages += crawl.translated_pages(shared_data, 57, seed=3)
+    pages += crawl.rewritten_pages(shared_data, 57, seed=3)
     return crawl.write_warc(pages, tmp_path_factory.mktemp("warc") / "mixed.warc.gz")
 
 
@@ -211,7 +211,7 @@ def test_a_confusable_neighbour_is_left_to_the_language_id(shared_data):
     crawl = _crawl_module()
     template = crawl.Page("https://t/", _page(shared_data, ENGLISH[0]).encode(), "real")
     writer = crawl._Writer(crawl._sentences(shared_data, "hr"), random.Random(0), spaced=True)
-    page = crawl.translated_page(template, "hr", writer, 0)
+    page = crawl.rewritten_page(template, "hr", writer, 0)
     batch = make_batch([{"id": "hr", "html": page.body.decode()}], with_html=True)
     assert {"hrv_Latn", "srp_Latn"} <= with_confusable_groups(["bos_Latn"])
     bosnian = _recipe(["bos_Latn"])
