@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -106,6 +107,38 @@ def eval_langid(
         f", pages of {pages}" if pages else ""
     )
     typer.echo("\n".join(as_table(report, title)))
+
+
+@app.command()
+def calibrate(
+    inputs: Annotated[list[str], typer.Option("--input", "-i", help="Reference sample files")],
+    language: Annotated[str, typer.Option(help="The sample's language, e.g. fra_Latn")],
+    quantiles: Annotated[str, typer.Option(help="LOW,HIGH: min rules at LOW, max at HIGH")] = (
+        "0.05,0.95"
+    ),
+    recipe: Annotated[Path | None, typer.Option(help="Recipe to start from and extend")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write overrides")] = None,
+    reference: Annotated[
+        Path | None, typer.Option(help="FineWeb-2 config (configs/<lang>.yml) to compare")
+    ] = None,
+    max_docs: Annotated[int, typer.Option(help="Use at most this many documents")] = 20_000,
+) -> None:
+    """Filter statistics of a reference sample; recipe thresholds at the chosen quantiles."""
+    from curate import quality_calibrate as qc
+
+    try:
+        low, high = qc.parse_quantiles(quantiles)
+        loaded = load_recipe(recipe) if recipe else None
+        result = qc.run_calibration(expand_inputs(inputs), language, loaded, low, high, max_docs)
+        published = qc.load_reference(reference) if reference else None
+    except (RecipeError, RunError, UnsupportedInput, FileNotFoundError, ValueError) as error:
+        raise fail(str(error)) from None
+    out = Console(width=max(shutil.get_terminal_size().columns, 150))
+    out.print(qc.distribution_table(result))
+    out.print(qc.threshold_table(result, published))
+    if output is not None:
+        qc.write_overrides(output, qc.overrides_yaml(result, inputs, recipe, output))
+        console.print(f"overrides written to {output}")
 
 
 @app.command()

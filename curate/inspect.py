@@ -64,3 +64,28 @@ def inspect_output(out: Path, console: Console) -> None:
     timing_file = out / "timing.json"
     timing = json.loads(timing_file.read_text()) if timing_file.is_file() else {}
     console.print(render_summary(summary, timing))
+    console.print(drop_rate_table(summary))
+
+
+def drop_rate_table(summary: dict[str, Any]) -> Table:
+    """Per stage that dropped anything, and per language: share of its input dropped, by rule."""
+    table = Table(title="Drop rates per stage and language")
+    for column in ("stage", "language", "in", "dropped", "by reason"):
+        table.add_column(column, justify="right" if column in ("in", "dropped") else "left")
+    for stage, languages in summary["stages"].items():
+        if not any(entry["dropped"] for entry in languages.values()):
+            continue
+        for language, entry in sorted(languages.items()):
+            docs_in = entry["docs_in"]
+            if not docs_in:
+                continue
+            dropped = sum(entry["dropped"].values())
+            reasons = sorted(entry["dropped"].items(), key=lambda kv: -kv[1])
+            table.add_row(
+                stage,
+                language,
+                f"{docs_in:,}",
+                f"{dropped / docs_in:.1%}",
+                ", ".join(f"{reason} {n / docs_in:.1%}" for reason, n in reasons),
+            )
+    return table

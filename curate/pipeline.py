@@ -13,6 +13,9 @@ from curate.stages.base import Stage
 from curate.stages.extract import Extract
 from curate.stages.langid import LanguageId
 from curate.stages.preroute import prerouting_stages
+from curate.stages.quality.optout import OptOut
+from curate.stages.quality.text_filters import build_text_filters
+from curate.stages.quality.url import UrlFilter
 from curate.stages.route import per_language_stages
 from curate.stats import RunStats
 
@@ -33,14 +36,29 @@ class CorpusPass(Protocol):
 
 def build_stages(recipe: Recipe) -> list[Stage]:
     """The per-batch stages, in order."""
-    return [*prerouting_stages(recipe), *_core_stages(recipe)]
-
-
-def _core_stages(recipe: Recipe) -> list[Stage]:
-    """Extraction, language ID and the stages after them."""
     if recipe.route:
         return _routed_stages(recipe)
-    return [Extract(recipe.extract), LanguageId(recipe.langid, recipe.languages)]
+    return [
+        *_before_extract(recipe),
+        Extract(recipe.extract),
+        LanguageId(recipe.langid, recipe.languages),
+        *_after_langid(recipe),
+    ]
+
+
+def _before_extract(recipe: Recipe) -> list[Stage]:
+    """Opt-out needs the HTML, and URL checks are cheap: both run before extraction, then the
+    pre-filters and the pre-router that spare trafilatura pages the recipe cannot keep."""
+    filters = recipe.filters
+    stages: list[Stage] = [OptOut(filters.opt_out)] if filters.opt_out.enabled else []
+    if filters.url.enabled and filters.url.blocklists:
+        stages.append(UrlFilter(filters.url))
+    return stages + prerouting_stages(recipe)
+
+
+def _after_langid(recipe: Recipe) -> list[Stage]:
+    """The stages that depend on the document's language."""
+    return list(build_text_filters(recipe.filters))
 
 
 def langid_config(recipe: Recipe) -> LangIdConfig:
@@ -53,12 +71,16 @@ def _routed_stages(recipe: Recipe) -> list[Stage]:
     thresholds: dict[str, float] = {}
     downstream: dict[str, list[Stage]] = {}
     for sub in recipe.route.values():
-        own = _core_stages(sub)[2:]
+        own = _after_langid(sub)
         for code in sub.languages:
             thresholds[code] = sub.langid.min_score_per_language.get(code, sub.langid.min_score)
             downstream[code] = own
     langid = recipe.langid.model_copy(update={"min_score_per_language": thresholds})
-    stages = [Extract(recipe.extract), LanguageId(langid, recipe.languages)]
+    stages = [
+        *_before_extract(recipe),
+        Extract(recipe.extract),
+        LanguageId(langid, recipe.languages),
+    ]
     return stages + per_language_stages(downstream)
 
 

@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from curate.stages.preroute import PrerouteConfig
+from curate.stages.quality.config import FiltersConfig
 
 MAX_EXTENDS_DEPTH = 10
 
@@ -78,6 +79,7 @@ class Recipe(Section):
     preroute: PrerouteConfig = PrerouteConfig()
     extract: ExtractConfig = ExtractConfig()
     langid: LangIdConfig = LangIdConfig()
+    filters: FiltersConfig = FiltersConfig()
     output: OutputConfig = OutputConfig()
     # One pass, many languages: the recipes (by name, beside this one) whose languages this
     # run keeps; each document then gets its own language's langid threshold and downstream

@@ -102,7 +102,7 @@ class Run:
                     "use --force to replace it or choose another --output"
                 )
             if previous != identity:
-                for part in ("data", "dropped", "work"):
+                for part in ("data", "dropped", "rejected", "work"):
                     shutil.rmtree(self.out / part, ignore_errors=True)
         write_json(run_file, identity)
         remove_stale_temps(self.out)

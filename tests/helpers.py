@@ -38,3 +38,16 @@ def labelled_jsonl(shared_data: Path, target: Path, docs_per_language: int = 8) 
 def recipe(name: str = "base", **overrides: object) -> Recipe:
     loaded = load_recipe(RECIPES / f"{name}.yaml")
     return loaded.model_copy(update=overrides)
+
+
+def without_quality_filters(recipe: Recipe) -> Recipe:
+    """``recipe`` with its text quality filters off, routed recipes included: for tests of
+    other stages, whose short synthetic documents those filters would drop."""
+    from curate.stages.quality.config import TEXT_FILTERS
+
+    off = {
+        f: getattr(recipe.filters, f).model_copy(update={"enabled": False}) for f in TEXT_FILTERS
+    }
+    filters = recipe.filters.model_copy(update={**off, "per_language": {}})
+    route = {name: without_quality_filters(sub) for name, sub in recipe.route.items()}
+    return recipe.model_copy(update={"filters": filters, "route": route})

@@ -25,7 +25,7 @@ from curate.recipe import load_recipe
 from curate.runner import Run
 
 from .conftest import RECIPES
-from .helpers import labelled_jsonl
+from .helpers import labelled_jsonl, without_quality_filters
 
 SITE_PACKAGES = Path(pytest.importorskip("datasets").__file__).parent
 EU_SECTIONS = [
@@ -55,7 +55,7 @@ def out(
     strict language-ID threshold so that some documents of kept languages are dropped."""
     root = tmp_path_factory.mktemp("card")
     labelled_jsonl(shared_data, root / "labelled.jsonl")
-    recipe = load_recipe(RECIPES / "base.yaml")
+    recipe = without_quality_filters(load_recipe(RECIPES / "base.yaml"))
     recipe = recipe.model_copy(
         update={"langid": recipe.langid.model_copy(update={"min_score": 0.9})}
     )

@@ -15,6 +15,7 @@ from curate.schema import make_batch
 from curate.stages.langid import LanguageId
 from curate.stages.route import PerLanguage
 from tests.conftest import RECIPES
+from tests.helpers import without_quality_filters
 
 LANGUAGE_RECIPES = sorted(p for p in RECIPES.glob("*_*.yaml") if p.stem != "eu_all")
 EU_OFFICIAL = [
@@ -178,12 +179,14 @@ def test_route_rejects_recipes_with_another_langid_model(tmp_path: Path) -> None
 
 def test_one_pass_equals_one_run_per_language(tmp_path: Path, warc_files: list[Path]) -> None:
     inputs = [p for p in warc_files if p.name != "clipped.warc.gz"]
-    Run(load_recipe(RECIPES / "eu_all.yaml"), inputs, tmp_path / "all").execute(LocalEngine(1))
+    one_pass_recipe = without_quality_filters(load_recipe(RECIPES / "eu_all.yaml"))
+    Run(one_pass_recipe, inputs, tmp_path / "all").execute(LocalEngine(1))
     languages = sorted(p.name for p in (tmp_path / "all" / "data").iterdir())
     assert len(languages) >= 2
     for language in languages:
         alone = tmp_path / language
-        Run(load_recipe(RECIPES / f"{language}.yaml"), inputs, alone).execute(LocalEngine(1))
+        recipe = without_quality_filters(load_recipe(RECIPES / f"{language}.yaml"))
+        Run(recipe, inputs, alone).execute(LocalEngine(1))
         assert sorted(p.name for p in (alone / "data").iterdir()) == [language]
         one_pass = sorted((tmp_path / "all" / "data" / language).glob("*.parquet"))
         separate = sorted((alone / "data" / language).glob("*.parquet"))

@@ -11,13 +11,12 @@ from curate.recipe import load_recipe
 from curate.runner import Run
 
 from .conftest import RECIPES, REPO
-from .helpers import labelled_jsonl
+from .helpers import labelled_jsonl, without_quality_filters
 
 
 def run(inputs: list[Path], out: Path, workers: int = 1, name: str = "base") -> dict:
-    summary, _ = Run(load_recipe(RECIPES / f"{name}.yaml"), inputs, out).execute(
-        LocalEngine(workers)
-    )
+    recipe = without_quality_filters(load_recipe(RECIPES / f"{name}.yaml"))
+    summary, _ = Run(recipe, inputs, out).execute(LocalEngine(workers))
     return summary
 
 

@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from curate.io.atomic import write_json
 from curate.io.readers import read_batches
+from curate.io.rejected import RejectedWriter, rejected_paths
 from curate.io.writer import LEDGER_SCHEMA, ParquetSink, ShardWriter, ledger_rows
 from curate.pipeline import READ_STAGE, build_stages, output_schema, stage_names
 from curate.recipe import Recipe
@@ -56,6 +57,8 @@ def _clear_partial_output(out: Path, unit: WorkUnit) -> None:
     for stale in (out / "data").glob(f"*/{unit.name}-*.parquet"):
         stale.unlink()
     (out / "dropped" / f"{unit.name}.parquet").unlink(missing_ok=True)
+    for stale in rejected_paths(out, unit.name):
+        stale.unlink()
 
 
 def _timed(batches: Iterator[pa.Table], seconds: list[float]) -> Iterator[pa.Table]:
@@ -77,6 +80,9 @@ def process_unit(
     _clear_partial_output(out, unit)
     shards = ShardWriter(out, unit.name, output_schema(stages), recipe.output)
     ledger = ParquetSink(out / "dropped" / f"{unit.name}.parquet", LEDGER_SCHEMA, recipe.output)
+    rejected = RejectedWriter(out, unit.name, recipe.output)
+    if not recipe.filters.write_rejected:
+        rejected = None
     read_seconds = [0.0]
     batches = read_batches(unit.path, recipe.read, recipe.batch_size, stats)
     for batch in _timed(batches, read_seconds):
@@ -91,6 +97,8 @@ def process_unit(
             stats.record(stage.name, kept, after, time.perf_counter() - start)
             kept, dropped = split_kept(after)
             _write_ledger(ledger, dropped, stage.name, recipe)
+            if rejected is not None:
+                rejected.write(dropped, stage.name)
         if kept.num_rows:
             start = time.perf_counter()
             shards.write(kept.drop_columns([c for c in WORKING_COLUMNS if c in kept.column_names]))
@@ -102,6 +110,8 @@ def process_unit(
     shards.close()
     stats.seconds[WRITE_STEP] += time.perf_counter() - start
     ledger.close()
+    if rejected is not None:
+        rejected.close()
     result = {"unit": unit.name, "input": str(unit.path), "stats": stats.to_dict(True)}
     write_json(done_marker(out, unit), result)
     totals = result["stats"]["totals"]

@@ -8,9 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from curate.recipe import ReadConfig
+from curate.schema import metadata_json
 from curate.stats import RunStats
 
 log = logging.getLogger(__name__)
+# HTTP response headers kept in ``metadata.http_headers``: the opt-out filter reads them.
+HTTP_HEADERS_KEY = "http_headers"
+KEPT_HTTP_HEADERS = ("tdm-reservation", "x-robots-tag")
 BINARY_CONTROL_SHARE = 0.1
 SIBLING_ENCODINGS = {"cp1250": "iso-8859-2", "iso-8859-2": "cp1250", "iso8859-2": "cp1250"}
 DAMAGE_REASONS = frozenset({"truncated_record"})
@@ -69,6 +73,10 @@ def _rejection(record: Any, body: bytes, config: ReadConfig) -> str | None:
     return None
 
 
+def _http_header(record: Any, name: str) -> str | None:
+    return record.http_headers.get(name) if record.http_headers else None
+
+
 def _record_row(record: Any, path: Path, number: int, config: ReadConfig) -> dict[str, Any]:
     body = record.reader.read(config.max_document_bytes + 1)
     row: dict[str, Any] = {
@@ -77,6 +85,9 @@ def _record_row(record: Any, path: Path, number: int, config: ReadConfig) -> dic
         "date": record.headers.get("WARC-Date"),
         "source": path.name,
     }
+    headers = {h: v for h in KEPT_HTTP_HEADERS if (v := _http_header(record, h))}
+    if headers:
+        row["metadata"] = metadata_json({HTTP_HEADERS_KEY: headers})
     reason = _rejection(record, body, config)
     if reason is not None:
         row["drop_reason"] = reason

@@ -1,0 +1,1 @@
+"""Quality filtering: heuristic text filters per language, URL blocklists and TDM opt-outs."""
