@@ -70,7 +70,8 @@ def test_preroute_is_on_by_default_only_for_a_language_subset():
     )
     assert "preroute" not in stage_names(no_extraction)
     names = stage_names(_recipe(["deu_Latn"], min_html_bytes=500))
-    assert names[:4] == ("read", "prefilter", "preroute", "extract")
+    assert names.index("prefilter") + 1 == names.index("preroute") == names.index("extract") - 1
+    assert "preroute" in stage_names(load_recipe(REPO / "recipes" / "eu_all.yaml"))
 
 
 def test_preroute_section_is_validated_with_key_paths():
@@ -193,10 +194,13 @@ def test_inspect_shows_pre_stage_drops_and_seconds(mixed_warc, tmp_path):
     assert {"prefilter", "preroute", "extract"} <= set(timing)
     shown = runner.invoke(app, ["inspect", str(out)])
     assert shown.exit_code == 0
-    lines = {line.split()[1]: line for line in shown.output.splitlines() if "│ pre" in line}
-    assert "prerouted:" in lines["preroute"]
-    assert f"{timing['preroute']:.2f}" in lines["preroute"]
-    assert lines["prefilter"].split("│")[2].strip() == "64"
+    rows = [line.split("│")[1:-1] for line in shown.output.splitlines() if "│ pre" in line]
+    per_stage = {cells[0].strip(): [c.strip() for c in cells] for cells in reversed(rows)}
+    assert per_stage["prefilter"][1:3] == ["64", "64"]  # the first table: in, kept
+    assert per_stage["preroute"][3].startswith("prerouted: ")
+    assert per_stage["preroute"][4] == f"{timing['preroute']:.2f}"
+    guessed = [cells for cells in rows if cells[1].strip() == "eng_Latn"]  # drop rates table
+    assert guessed and "prerouted 100.0%" in guessed[0][4]
 
 
 def test_languages_the_model_does_not_know_are_left_to_the_language_id(shared_data, caplog):
