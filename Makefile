@@ -22,8 +22,8 @@ demo: install
 	$(BIN)/curate inspect demo-out
 
 lint: install
-	$(BIN)/ruff check curate tests benchmarks examples langid_models
-	$(BIN)/ruff format --check curate tests benchmarks examples langid_models
+	$(BIN)/ruff check curate tests benchmarks examples langid_models recipes
+	$(BIN)/ruff format --check curate tests benchmarks examples langid_models recipes
 
 test: lint
 	$(BIN)/python -m pytest

@@ -43,6 +43,16 @@ def _drop_table(summary: dict[str, Any], timing: dict[str, float]) -> Table:
     return table
 
 
+def _counter_table(counters: dict[str, Any]) -> Table:
+    table = Table(title="Stage counters per language")
+    for column in ("stage", "language", "counts"):
+        table.add_column(column)
+    for stage, languages in counters.items():
+        for language, named in languages.items():
+            table.add_row(stage, language, ", ".join(f"{k}: {v:,}" for k, v in named.items()))
+    return table
+
+
 def render_summary(summary: dict[str, Any], timing: dict[str, float] | None = None) -> Group:
     totals = summary["totals"]
     headline = (
@@ -50,6 +60,8 @@ def render_summary(summary: dict[str, Any], timing: dict[str, float] | None = No
         f"dropped {totals['docs_dropped']:,}"
     )
     parts: list[Any] = [headline, _drop_table(summary, timing or {}), _language_table(summary)]
+    if summary.get("counters"):
+        parts.append(_counter_table(summary["counters"]))
     if summary.get("input_errors"):
         errors = ", ".join(f"{k}: {v}" for k, v in summary["input_errors"].items())
         parts.append(f"input errors (files or records skipped): {errors}")

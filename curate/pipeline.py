@@ -10,8 +10,10 @@ import pyarrow as pa
 from curate.recipe import LangIdConfig, Recipe
 from curate.schema import DOCUMENT_SCHEMA
 from curate.stages.base import Stage
+from curate.stages.dedup import Dedup, ParallelMap
 from curate.stages.extract import Extract
 from curate.stages.langid import LanguageId
+from curate.stages.pii import PiiScrub
 from curate.stages.preroute import prerouting_stages
 from curate.stages.quality.optout import OptOut
 from curate.stages.quality.text_filters import build_text_filters
@@ -61,7 +63,10 @@ def _before_extract(recipe: Recipe) -> list[Stage]:
 
 def _after_langid(recipe: Recipe) -> list[Stage]:
     """The stages that depend on the document's language."""
-    return list(build_text_filters(recipe.filters))
+    stages: list[Stage] = list(build_text_filters(recipe.filters))
+    if recipe.pii.enabled:
+        stages.append(PiiScrub(recipe.pii))
+    return stages
 
 
 def langid_config(recipe: Recipe) -> LangIdConfig:
@@ -87,10 +92,17 @@ def _routed_stages(recipe: Recipe) -> list[Stage]:
     return stages + per_language_stages(downstream)
 
 
-def build_corpus_passes(recipe: Recipe) -> list[CorpusPass]:
-    """The whole-corpus passes, in order, run after every unit finishes."""
-    del recipe
-    return []
+def build_corpus_passes(
+    recipe: Recipe, parallel_map: ParallelMap | None = None
+) -> list[CorpusPass]:
+    """The whole-corpus passes, in order, run after every unit finishes.
+
+    ``parallel_map`` (an engine's ``map``) lets a pass spread per-shard work over workers.
+    """
+    passes: list[CorpusPass] = []
+    if recipe.dedup.enabled and (recipe.dedup.exact or recipe.dedup.near):
+        passes.append(Dedup(recipe.dedup, recipe.output, parallel_map))
+    return passes
 
 
 def stage_names(recipe: Recipe) -> tuple[str, ...]:

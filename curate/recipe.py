@@ -14,6 +14,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from curate.dedup.config import DedupConfig
+from curate.pii.config import PiiConfig
 from curate.stages.preroute import PrerouteConfig
 from curate.stages.quality.config import FiltersConfig
 
@@ -80,6 +82,8 @@ class Recipe(Section):
     extract: ExtractConfig = ExtractConfig()
     langid: LangIdConfig = LangIdConfig()
     filters: FiltersConfig = FiltersConfig()
+    dedup: DedupConfig = DedupConfig()
+    pii: PiiConfig = PiiConfig()
     output: OutputConfig = OutputConfig()
     # One pass, many languages: the recipes (by name, beside this one) whose languages this
     # run keeps; each document then gets its own language's langid threshold and downstream

@@ -38,6 +38,7 @@ RECORDED_PACKAGES = (
     "datatrove",
     "datasketch",
     "numpy",
+    "scipy",
     "pydantic",
 )
 
@@ -126,11 +127,11 @@ class Run:
                 on_unit=lambda _result: progress.advance(done, 1),
             )
         stats, timing = self._merge(units)
-        for corpus_pass in build_corpus_passes(self.recipe):
+        for corpus_pass in build_corpus_passes(self.recipe, getattr(engine, "map", None)):
             corpus_pass.run(self.out, stats)
         summary = stats.to_dict()
         write_json(self.out / "stats.json", summary, sort_keys=False)
-        timing = {k: round(v, 3) for k, v in timing.items()}
+        timing = {k: round(v, 3) for k, v in {**timing, **stats.seconds}.items()}
         write_json(self.out / "timing.json", timing, sort_keys=False)
         write_json(self.out / "manifest.json", self._manifest(units))
         return summary, timing

@@ -1,8 +1,10 @@
-"""Accounting: per stage and language, documents and bytes in, kept, and dropped by reason."""
+"""Accounting: per stage and language, documents and bytes in, kept, and dropped by reason;
+plus counters a stage keeps per language (``counters``: stage -> language -> name -> n)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 import pyarrow as pa
@@ -48,6 +50,8 @@ class RunStats:
             self.stages[name] = {}
         self.seconds: dict[str, float] = defaultdict(float)
         self.input_errors: dict[str, int] = defaultdict(int)
+        self.summaries: dict[str, Any] = {}
+        self.counters: dict[str, dict[str, dict[str, int]]] = defaultdict(dict)
 
     def _entry(self, stage: str, language: str) -> dict[str, Any]:
         return self.stages[stage].setdefault(
@@ -72,6 +76,32 @@ class RunStats:
                 dropped = entry["dropped"]
                 dropped[row["reason"]] = dropped.get(row["reason"], 0) + row["bytes_in_count"]
 
+    def record_totals(
+        self,
+        stage: str,
+        language: str,
+        docs_in: int,
+        bytes_in: int,
+        docs_kept: int,
+        bytes_kept: int,
+        dropped: dict[str, int],
+    ) -> None:
+        """Count a stage's outcome from totals (a corpus pass that never holds whole batches)."""
+        entry = self._entry(stage, language)
+        entry["docs_in"] += docs_in
+        entry["bytes_in"] += bytes_in
+        entry["docs_kept"] += docs_kept
+        entry["bytes_kept"] += bytes_kept
+        for reason, n in dropped.items():
+            entry["dropped"][reason] = entry["dropped"].get(reason, 0) + n
+
+    def count(self, stage: str, counts: Mapping[str, Mapping[str, int]]) -> None:
+        """Add a stage's own counters, given as ``{language: {name: n}}``."""
+        for language, named in counts.items():
+            entry = self.counters[stage].setdefault(language, {})
+            for name, n in named.items():
+                entry[name] = entry.get(name, 0) + n
+
     def record_input_error(self, reason: str) -> None:
         self.input_errors[reason] += 1
 
@@ -87,6 +117,8 @@ class RunStats:
             self.seconds[stage] += s
         for reason, n in other.input_errors.items():
             self.input_errors[reason] += n
+        for stage, counts in other.counters.items():
+            self.count(stage, counts)
 
     def totals(self) -> dict[str, Any]:
         """Documents read, kept at the end, and dropped by reason over all stages."""
@@ -114,7 +146,12 @@ class RunStats:
                 for stage, langs in self.stages.items()
             },
             "input_errors": dict(sorted(self.input_errors.items())),
+            "counters": {
+                stage: {lang: dict(sorted(c.items())) for lang, c in sorted(langs.items())}
+                for stage, langs in sorted(self.counters.items())
+            },
         }
+        result.update(sorted(self.summaries.items()))
         if include_timing:
             result["seconds"] = {k: round(v, 3) for k, v in self.seconds.items()}
         return result
@@ -127,6 +164,8 @@ class RunStats:
                 stats.stages[stage][language] = {**entry, "dropped": dict(entry["dropped"])}
         stats.seconds.update(data.get("seconds", {}))
         stats.input_errors.update(data.get("input_errors", {}))
+        for stage, counts in data.get("counters", {}).items():
+            stats.count(stage, counts)
         return stats
 
 

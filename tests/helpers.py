@@ -40,6 +40,11 @@ def recipe(name: str = "base", **overrides: object) -> Recipe:
     return loaded.model_copy(update=overrides)
 
 
+def without_dedup(recipe: Recipe) -> Recipe:
+    """``recipe`` with the dedup pass off: for tests whose synthetic pages share one text."""
+    return recipe.model_copy(update={"dedup": recipe.dedup.model_copy(update={"enabled": False})})
+
+
 def without_quality_filters(recipe: Recipe) -> Recipe:
     """``recipe`` with its text quality filters off, routed recipes included: for tests of
     other stages, whose short synthetic documents those filters would drop."""

@@ -19,7 +19,7 @@ from curate.stages.quality.config import FiltersConfig, UrlFilterConfig
 from curate.stages.quality.optout import OptOut
 from curate.stages.quality.url import UrlFilter
 from tests.conftest import RECIPES, REPO
-from tests.helpers import without_quality_filters
+from tests.helpers import without_dedup, without_quality_filters
 
 ARTICLE = (
     "Le conseil municipal a voté hier soir le budget de la ville pour l'année prochaine. "
@@ -60,7 +60,7 @@ def test_opt_out_signals_are_dropped_and_counted_separately(tmp_path: Path) -> N
             _record("https://ai.fr/tag", header="X-Robots-Tag: noai, noimageai"),
         ],
     )
-    recipe = without_quality_filters(load_recipe(RECIPES / "fra_Latn.yaml"))
+    recipe = without_dedup(without_quality_filters(load_recipe(RECIPES / "fra_Latn.yaml")))
     summary, _ = Run(recipe, [warc], tmp_path / "out").execute(LocalEngine(1))
     assert summary["stages"]["opt_out"]["und"]["dropped"] == {
         "optout_robots_noai": 2,

@@ -193,6 +193,11 @@ def _processing(facts: Facts) -> str:
             + ", ".join(f"`{r}` {n:,}" for r, n in sorted(opt_out.items()))
             + " documents."
         )
+    elif facts.opt_out_ran:
+        tdm = (
+            "- An opt-out filter (`tdm-reservation` header and meta tag, robots `noai`) ran "
+            "before extraction and found no page reserving text-and-data-mining rights."
+        )
     else:
         tdm = (
             "- This dataset's pipeline applied **no** opt-out filter: pages with a "
@@ -218,6 +223,11 @@ def _processing(facts: Facts) -> str:
             "- Personal data found by the PII stage was replaced before release: "
             + ", ".join(f"{k} {n:,}" for k, n in sorted(totals.items()))
             + "."
+        )
+    elif facts.pii_ran:
+        personal = (
+            "- The PII stage (e-mail, public IP, phone, IBAN, payment card) ran over every "
+            "kept document and found nothing to replace."
         )
     else:
         personal = (

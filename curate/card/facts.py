@@ -31,6 +31,8 @@ LENGTH_BINS = np.arange(0.0, 8.0 + LENGTH_BIN_WIDTH, LENGTH_BIN_WIDTH)
 HOST_PATTERN = r"^[A-Za-z][A-Za-z0-9+.\-]*://(?:[^@/?#]*@)?(?P<host>\[[^\]]*\]|[^:/?#]+)"
 # A date the card trusts: YYYY-MM-DD alone or before a time (ClueWeb's "2008-10-294T" is not).
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}(?:$|[T ])"
+OPT_OUT_STAGE = "opt_out"
+PII_STAGE = "pii"
 OPT_OUT_REASON = re.compile(r"tdm|noai|opt_?out|robots", re.IGNORECASE)
 WARCINFO_FIELDS = ("isPartOf", "publisher", "operator", "software", "robots", "description")
 USER_AGENT = "user-agent"
@@ -158,6 +160,14 @@ class Facts:
             for stage in self.stages
             if any(lang.dropped_by_stage.get(stage) for lang in self.languages.values())
         ]
+
+    @property
+    def pii_ran(self) -> bool:
+        return PII_STAGE in self.stages
+
+    @property
+    def opt_out_ran(self) -> bool:
+        return OPT_OUT_STAGE in self.stages
 
     def opt_out_drops(self) -> dict[str, int]:
         return {
@@ -317,6 +327,13 @@ def _pii_from_stats(stats: dict[str, Any], languages: dict[str, LanguageFacts]) 
     sources: list[dict[str, Any]] = []
     if isinstance(stats.get("pii"), dict):
         sources.append(stats["pii"])
+    counted = stats.get("counters", {}).get("pii", {})  # curate's PII stage counters
+    sources.append(
+        {
+            code: {k: n for k, n in kinds.items() if k != "docs_with_pii"}
+            for code, kinds in counted.items()
+        }
+    )
     for stage in stats["stages"].values():
         sources.append({code: entry.get("pii") for code, entry in stage.items()})
     for source in sources:

@@ -443,6 +443,13 @@ def _lengths(facts: Facts) -> str:
 def _personal_data(facts: Facts) -> str:
     pii = facts.pii_counts()
     lines = ["## Personal data", ""]
+    if not pii and facts.pii_ran:
+        lines.append(
+            "The PII stage (e-mail, public IP, phone, IBAN, payment card) ran over every kept "
+            "document and found nothing to replace. Names and other personal data it does not "
+            "detect may still appear in `text` and `url`."
+        )
+        return "\n".join(lines)
     if not pii:
         lines.append(
             "**No PII scrubbing ran in this pipeline.** Web pages contain personal data: "
@@ -474,6 +481,11 @@ def _opt_out(facts: Facts) -> str:
         lines.append(
             "Pages that reserve text-and-data-mining rights (Art. 4(3) of Directive (EU) "
             f"2019/790) in a machine-readable way were removed: {listed} documents."
+        )
+    elif facts.opt_out_ran:
+        lines.append(
+            "An opt-out filter ran before extraction (`tdm-reservation` header and meta tag, "
+            "robots `noai`): no page in this crawl reserved text-and-data-mining rights."
         )
     else:
         lines.append(

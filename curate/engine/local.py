@@ -24,6 +24,15 @@ class LocalEngine:
 
     workers: int
 
+    def map(self, function: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+        """``function`` over ``items`` on the pool (corpus passes use it); results in order."""
+        if self.workers <= 1 or len(items) <= 1:
+            return [function(item) for item in items]
+        context = multiprocessing.get_context("spawn")
+        workers = min(self.workers, len(items))
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            return list(pool.map(function, items))
+
     def run(
         self,
         units: list[WorkUnit],

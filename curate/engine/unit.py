@@ -23,6 +23,7 @@ from curate.io.writer import LEDGER_SCHEMA, ParquetSink, ShardWriter, ledger_row
 from curate.pipeline import READ_STAGE, build_stages, output_schema, stage_names
 from curate.recipe import Recipe
 from curate.schema import WORKING_COLUMNS, split_kept
+from curate.stages.base import CountingStage
 from curate.stats import RunStats
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,8 @@ def process_unit(
             start = time.perf_counter()
             after = stage(kept)
             stats.record(stage.name, kept, after, time.perf_counter() - start)
+            if isinstance(stage, CountingStage):
+                stats.count(stage.name, stage.take_counts())
             kept, dropped = split_kept(after)
             _write_ledger(ledger, dropped, stage.name, recipe)
             if rejected is not None:

@@ -1,7 +1,8 @@
 """Per-language Parquet shards, written atomically, rolled over at a size cap.
 
 Layout: ``OUT/data/<language>/<unit>-<NNNNN>.parquet``; dropped documents go to the audit
-ledger ``OUT/dropped/<unit>.parquet`` (id, url, source, language, stage, reason).
+ledger ``OUT/dropped/<unit>.parquet`` (id, url, source, language, stage, reason, detail: e.g. the
+id of the document a duplicate was dropped in favour of).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ LEDGER_SCHEMA = pa.schema(
         ("language", pa.string()),
         ("stage", pa.string()),
         ("reason", pa.string()),
+        ("detail", pa.string()),
     ]
 )
 
@@ -165,6 +167,7 @@ def ledger_rows(dropped: pa.Table, stage: str) -> pa.Table:
             "language": dropped.column("language"),
             "stage": pa.array([stage] * n, pa.string()),
             "reason": dropped.column(DROP_REASON),
+            "detail": pa.nulls(n, pa.string()),
         },
         schema=LEDGER_SCHEMA,
     )

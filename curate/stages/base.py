@@ -19,3 +19,13 @@ class Stage(Protocol):
     output_fields: tuple[pa.Field, ...]
 
     def __call__(self, batch: pa.Table) -> pa.Table: ...
+
+
+@runtime_checkable
+class CountingStage(Protocol):
+    """A stage that also counts things per language (e.g. PII replaced); the engine calls
+    ``take_counts`` after each batch and adds the counts to the run's stats."""
+
+    def take_counts(self) -> dict[str, dict[str, int]]:
+        """Counts since the last call as ``{language: {counter: n}}``; resets them."""
+        ...

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from curate.stages.base import Stage
+from curate.stages.base import CountingStage, Stage
 
 
 @dataclass
@@ -45,6 +45,17 @@ class PerLanguage:
         positions.append(rest)
         merged = pa.concat_tables(parts, promote_options="default")
         return merged.take(np.argsort(np.concatenate(positions), kind="stable"))
+
+    def take_counts(self) -> dict[str, dict[str, int]]:
+        """The counters of the variants that keep any (see CountingStage), added up."""
+        merged: dict[str, dict[str, int]] = {}
+        for stage in self.stages.values():
+            if isinstance(stage, CountingStage):
+                for language, named in stage.take_counts().items():
+                    entry = merged.setdefault(language, {})
+                    for name, n in named.items():
+                        entry[name] = entry.get(name, 0) + n
+        return merged
 
 
 def per_language_stages(by_language: dict[str, list[Stage]]) -> list[Stage]:
