@@ -80,3 +80,5 @@ def test_model_stages_are_the_ones_run_in_actor_pools() -> None:
     stages = build_stages(recipe("base"))
     assert {s.name for s in stages if holds_model(s)} == {"langid"}
     assert {"extract", "opt_out", "fineweb_quality"} <= {s.name for s in stages}
+    one_language = build_stages(recipe("fra_Latn"))
+    assert {s.name for s in one_language if holds_model(s)} == {"preroute", "langid"}

@@ -43,7 +43,7 @@ from curate.stages.base import Stage
 log = logging.getLogger(__name__)
 UnitDone = Callable[[dict[str, Any]], None]
 # Stages that load a model; a stage may also say so itself with a ``holds_model`` attribute.
-MODEL_STAGES = frozenset({"langid", "tokenize"})
+MODEL_STAGES = frozenset({"preroute", "langid", "tokenize"})
 # A record is a whole batch already: small blocks let each move on as soon as it is ready.
 BLOCK_BYTES = 1 << 20
 RECORD = "record"
