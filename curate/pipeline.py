@@ -15,6 +15,7 @@ from curate.stages.dedup import Dedup, ParallelMap
 from curate.stages.extract import Extract
 from curate.stages.langid import LanguageId
 from curate.stages.pii import PiiScrub
+from curate.stages.preroute import prerouting_stages
 from curate.stages.quality.optout import OptOut
 from curate.stages.quality.text_filters import build_text_filters
 from curate.stages.quality.url import UrlFilter
@@ -49,9 +50,13 @@ def build_stages(recipe: Recipe) -> list[Stage]:
 
 
 def _before_extract(recipe: Recipe) -> list[Stage]:
-    """Opt-out needs the HTML, and URL checks are cheap: both run before extraction."""
+    """Opt-out needs the HTML, and URL checks are cheap: both run before extraction, after the
+    pre-filters and the pre-router, which drop most of a crawl for a few languages' recipe at
+    less cost per page than the opt-out scan."""
     filters = recipe.filters
-    stages: list[Stage] = [OptOut(filters.opt_out)] if filters.opt_out.enabled else []
+    stages: list[Stage] = prerouting_stages(recipe)
+    if filters.opt_out.enabled:
+        stages.append(OptOut(filters.opt_out))
     if filters.url.enabled and filters.url.blocklists:
         stages.append(UrlFilter(filters.url))
     return stages

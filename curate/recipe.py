@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from curate.dedup.config import DedupConfig
 from curate.pii.config import PiiConfig
+from curate.stages.preroute import PrerouteConfig
 from curate.stages.quality.config import FiltersConfig
 from curate.stages.tokenize import TokenizeConfig
 
@@ -78,6 +79,7 @@ class Recipe(Section):
     seed: int = 0
     batch_size: int = Field(500, gt=0)
     read: ReadConfig = ReadConfig()
+    preroute: PrerouteConfig = PrerouteConfig()
     extract: ExtractConfig = ExtractConfig()
     langid: LangIdConfig = LangIdConfig()
     filters: FiltersConfig = FiltersConfig()

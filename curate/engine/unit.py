@@ -1,16 +1,23 @@
 """One unit of work: an input file through every batch stage to per-language shards.
 
-Engines call :func:`process_unit`; it is a plain function of (unit, recipe, output), so the
-result does not depend on which engine or worker runs it.
+Every engine runs a unit with the same pieces: :func:`read_unit` turns the input into one
+:class:`BatchRecord` per input batch (its kept documents, with the stats and dropped rows so
+far), :func:`apply_stage` runs a stage on a record, and a :class:`UnitAssembler` writes the
+records in batch order, then the unit's done marker. :func:`process_unit` chains them in one
+process (the local engine); the Ray engine runs them in Ray Data operators and assembles in
+its driver. A record never splits or merges, and the assembler takes records in any order and
+ignores repeats (a retried task), so the files are byte-identical whatever the engine, the
+worker count or the order records arrive in.
 """
 
 from __future__ import annotations
 
 import logging
+import pickle
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +30,7 @@ from curate.io.writer import LEDGER_SCHEMA, ParquetSink, ShardWriter, ledger_row
 from curate.pipeline import READ_STAGE, build_stages, output_schema, stage_names
 from curate.recipe import Recipe
 from curate.schema import WORKING_COLUMNS, split_kept
-from curate.stages.base import CountingStage
+from curate.stages.base import CountingStage, Stage
 from curate.stats import RunStats
 
 log = logging.getLogger(__name__)
@@ -62,14 +69,149 @@ def _clear_partial_output(out: Path, unit: WorkUnit) -> None:
         stale.unlink()
 
 
-def _timed(batches: Iterator[pa.Table], seconds: list[float]) -> Iterator[pa.Table]:
+@dataclass
+class BatchRecord:
+    """One input batch of unit number ``unit``, or (``final``) the end of that unit.
+
+    ``index`` numbers the unit's batches from 0; the final record's index is the number of
+    batches, and its stats carry what reading the whole input counted (input errors, seconds).
+    ``ledger`` and ``rejected`` hold the dropped rows, in the order the files get them.
+    """
+
+    unit: int
+    index: int
+    docs: pa.Table | None
+    stats: RunStats
+    ledger: list[pa.Table] = field(default_factory=list)
+    rejected: list[tuple[pa.Table, str]] = field(default_factory=list)
+    docs_read: int = 0
+    final: bool = False
+
+    def to_bytes(self) -> bytes:
+        return pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @staticmethod
+    def from_bytes(data: bytes) -> BatchRecord:
+        return pickle.loads(data)
+
+
+def read_unit(unit: WorkUnit, number: int, recipe: Recipe) -> Iterator[BatchRecord]:
+    """The input as records, one per batch the reader makes, then the final record."""
+    unit_stats = RunStats()
+    batches = read_batches(unit.path, recipe.read, recipe.batch_size, unit_stats)
+    index = 0
     while True:
         start = time.perf_counter()
         batch = next(batches, None)
-        seconds[0] += time.perf_counter() - start
+        unit_stats.seconds[READ_STAGE] += time.perf_counter() - start
         if batch is None:
-            return
-        yield batch
+            break
+        stats = RunStats()
+        stats.record(READ_STAGE, batch, batch, 0.0)
+        kept, dropped = split_kept(batch)
+        record = BatchRecord(number, index, kept, stats, docs_read=batch.num_rows)
+        _set_aside(record, dropped, READ_STAGE, recipe)
+        yield record
+        index += 1
+    yield BatchRecord(number, index, None, unit_stats, final=True)
+
+
+def apply_stage(record: BatchRecord, stage: Stage, recipe: Recipe) -> BatchRecord:
+    """One stage on a record's kept documents: stats recorded, its drops set aside."""
+    if record.final or record.docs is None or record.docs.num_rows == 0:
+        return record
+    start = time.perf_counter()
+    after = stage(record.docs)
+    record.stats.record(stage.name, record.docs, after, time.perf_counter() - start)
+    if isinstance(stage, CountingStage):
+        record.stats.count(stage.name, stage.take_counts())
+    record.docs, dropped = split_kept(after)
+    _set_aside(record, dropped, stage.name, recipe)
+    if dropped.num_rows and recipe.filters.write_rejected:
+        record.rejected.append((dropped, stage.name))
+    return record
+
+
+def _set_aside(record: BatchRecord, dropped: pa.Table, stage: str, recipe: Recipe) -> None:
+    if dropped.num_rows and recipe.output.keep_dropped_ledger:
+        record.ledger.append(ledger_rows(dropped, stage))
+
+
+class UnitAssembler:
+    """Writes one unit's records to its shards, ledger and rejected files in batch order."""
+
+    def __init__(self, unit: WorkUnit, recipe: Recipe, out: Path) -> None:
+        self.unit, self.out = unit, out
+        _clear_partial_output(out, unit)
+        schema = output_schema(build_stages(recipe))
+        self._shards = ShardWriter(out, unit.name, schema, recipe.output)
+        ledger_path = out / "dropped" / f"{unit.name}.parquet"
+        self._ledger = ParquetSink(ledger_path, LEDGER_SCHEMA, recipe.output)
+        self._rejected = RejectedWriter(out, unit.name, recipe.output)
+        self._stats = RunStats(stage_names(recipe))
+        self._pending: dict[int, BatchRecord] = {}
+        self._next = 0
+        self._batches: int | None = None
+        self.repeated = 0
+
+    @property
+    def complete(self) -> bool:
+        return self._batches is not None and self._next == self._batches
+
+    def add(self, record: BatchRecord) -> int:
+        """Take a record; write every batch now in sequence. Returns the documents written."""
+        if record.final and self._batches is None:
+            self._batches = record.index
+            self._stats.merge(record.stats)
+        elif not record.final and record.index >= self._next and record.index not in self._pending:
+            self._pending[record.index] = record
+        else:
+            # A retried task sends its unit's records again; the first copy of each counts.
+            self.repeated += 1
+        written = 0
+        while self._next in self._pending:
+            batch = self._pending.pop(self._next)
+            self._write(batch)
+            written += batch.docs_read
+            self._next += 1
+        return written
+
+    def _write(self, record: BatchRecord) -> None:
+        for rows in record.ledger:
+            self._ledger.write(rows)
+        for dropped, stage in record.rejected:
+            self._rejected.write(dropped, stage)
+        docs = record.docs
+        if docs is not None and docs.num_rows:
+            start = time.perf_counter()
+            working = [c for c in WORKING_COLUMNS if c in docs.column_names]
+            self._shards.write(docs.drop_columns(working))
+            self._stats.seconds[WRITE_STEP] += time.perf_counter() - start
+        self._stats.merge(record.stats)
+
+    def finish(self) -> dict[str, Any]:
+        """Close the files, then write the done marker (after them: a crash redoes the unit)."""
+        if not self.complete:
+            raise RuntimeError(f"unit {self.unit.name}: finished before all its batches arrived")
+        start = time.perf_counter()
+        self._shards.close()
+        self._stats.seconds[WRITE_STEP] += time.perf_counter() - start
+        self._ledger.close()
+        self._rejected.close()
+        result = {"unit": self.unit.name, "input": str(self.unit.path)}
+        result["stats"] = self._stats.to_dict(True)
+        write_json(done_marker(self.out, self.unit), result)
+        totals = result["stats"]["totals"]
+        log.info(
+            "unit %s: read %d docs, kept %d, dropped %d",
+            self.unit.name,
+            totals["docs_read"],
+            totals["docs_kept"],
+            totals["docs_dropped"],
+        )
+        if self.repeated:
+            log.info("unit %s: %d records came twice (retried task)", self.unit.name, self.repeated)
+        return result
 
 
 def process_unit(
@@ -77,57 +219,11 @@ def process_unit(
 ) -> dict[str, Any]:
     """Run one input through the batch stages; returns the stats written to its marker."""
     stages = build_stages(recipe)
-    stats = RunStats(stage_names(recipe))
-    _clear_partial_output(out, unit)
-    shards = ShardWriter(out, unit.name, output_schema(stages), recipe.output)
-    ledger = ParquetSink(out / "dropped" / f"{unit.name}.parquet", LEDGER_SCHEMA, recipe.output)
-    rejected = RejectedWriter(out, unit.name, recipe.output)
-    if not recipe.filters.write_rejected:
-        rejected = None
-    read_seconds = [0.0]
-    batches = read_batches(unit.path, recipe.read, recipe.batch_size, stats)
-    for batch in _timed(batches, read_seconds):
-        stats.record(READ_STAGE, batch, batch, 0.0)
-        kept, dropped = split_kept(batch)
-        _write_ledger(ledger, dropped, READ_STAGE, recipe)
+    assembler = UnitAssembler(unit, recipe, out)
+    for record in read_unit(unit, 0, recipe):
         for stage in stages:
-            if kept.num_rows == 0:
-                break
-            start = time.perf_counter()
-            after = stage(kept)
-            stats.record(stage.name, kept, after, time.perf_counter() - start)
-            if isinstance(stage, CountingStage):
-                stats.count(stage.name, stage.take_counts())
-            kept, dropped = split_kept(after)
-            _write_ledger(ledger, dropped, stage.name, recipe)
-            if rejected is not None:
-                rejected.write(dropped, stage.name)
-        if kept.num_rows:
-            start = time.perf_counter()
-            shards.write(kept.drop_columns([c for c in WORKING_COLUMNS if c in kept.column_names]))
-            stats.seconds[WRITE_STEP] += time.perf_counter() - start
-        if progress is not None:
-            progress(batch.num_rows)
-    stats.seconds[READ_STAGE] += read_seconds[0]
-    start = time.perf_counter()
-    shards.close()
-    stats.seconds[WRITE_STEP] += time.perf_counter() - start
-    ledger.close()
-    if rejected is not None:
-        rejected.close()
-    result = {"unit": unit.name, "input": str(unit.path), "stats": stats.to_dict(True)}
-    write_json(done_marker(out, unit), result)
-    totals = result["stats"]["totals"]
-    log.info(
-        "unit %s: read %d docs, kept %d, dropped %d",
-        unit.name,
-        totals["docs_read"],
-        totals["docs_kept"],
-        totals["docs_dropped"],
-    )
-    return result
-
-
-def _write_ledger(ledger: ParquetSink, dropped: pa.Table, stage: str, recipe: Recipe) -> None:
-    if dropped.num_rows and recipe.output.keep_dropped_ledger:
-        ledger.write(ledger_rows(dropped, stage))
+            record = apply_stage(record, stage, recipe)
+        written = assembler.add(record)
+        if progress is not None and written:
+            progress(written)
+    return assembler.finish()
