@@ -31,9 +31,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # this checkout's curate, whatever is installed
-SHARED = Path(os.environ.get("CURATE_SHARED_DATA", REPO.parent / "shared" / "data"))
-if not SHARED.is_dir():
-    SHARED = Path("/work/shared/data")
+from common import SHARED_DATA  # noqa: E402
+
 BENCH_PYTHON = Path(os.environ.get("BENCH_VENV", "/tmp/curate-bench-venv")) / "bin" / "python"
 NGRAM, BANDS, ROWS = 5, 14, 8
 PERMUTATIONS = BANDS * ROWS
@@ -53,7 +52,8 @@ def one_core() -> None:
 
 def sentences_by_language() -> dict[str, list[str]]:
     return {
-        p.stem: p.read_text("utf-8").splitlines() for p in sorted((SHARED / "langid").glob("*.txt"))
+        p.stem: p.read_text("utf-8").splitlines()
+        for p in sorted((SHARED_DATA / "langid").glob("*.txt"))
     }
 
 
@@ -192,11 +192,11 @@ def labelled_pairs(html_pages: int, per_language: int):  # noqa: ANN201
 
     from curate.dedup.evaluation import build_labelled_set
 
-    gold = [json.loads(line) for line in (SHARED / "html-eval" / "gold.jsonl").open()]
+    gold = [json.loads(line) for line in (SHARED_DATA / "html-eval" / "gold.jsonl").open()]
     noise = [line for row in gold for line in row["without"]]
     bases = []
     for row in gold[:html_pages]:
-        html = (SHARED / "html-eval" / "pages" / row["file"]).read_text("utf-8", "replace")
+        html = (SHARED_DATA / "html-eval" / "pages" / row["file"]).read_text("utf-8", "replace")
         text = trafilatura.extract(html) or ""
         if len(text.split()) >= 50:
             bases.append(text)

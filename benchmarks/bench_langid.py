@@ -11,17 +11,16 @@ where the decision knobs were chosen and where ``--fit`` derives per-language th
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 import numpy as np
+from common import SHARED_DATA
 
 from curate.langid_eval import Labelled, as_table, evaluate, load_labelled, predict_labels, score
 from curate.pipeline import langid_config
 from curate.recipe import LangIdConfig, load_recipe
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("CURATE_SHARED_DATA", REPO.parent / "shared" / "data"))
 THRESHOLD_FLOOR = 0.3
 
 
@@ -67,7 +66,7 @@ def main() -> None:
     recipe = load_recipe(REPO / "recipes" / "eu_all.yaml")
     curate = langid_config(recipe)
     raw = LangIdConfig(decision="top1", min_score=0.0)
-    directory = SHARED / "langid"
+    directory = SHARED_DATA / "langid"
     if args.fit:
         dev = load_labelled(directory, split="dev")
         for code, value in fit_thresholds(

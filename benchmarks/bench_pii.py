@@ -21,29 +21,22 @@ from pathlib import Path
 import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import SHARED_DATA, print_table  # noqa: E402
 from pii_evalset import Document, evaluation_set  # noqa: E402
 
 from curate.pii.config import KINDS, PiiConfig  # noqa: E402
 from curate.schema import make_batch  # noqa: E402
 from curate.stages.pii import PiiScrub  # noqa: E402
 
+
+def print_table3(title: str, header: list[str], rows: list[list[object]]) -> None:
+    print_table(title, header, rows, digits=3)
+
+
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("CURATE_SHARED_DATA", REPO.parent / "shared" / "data"))
-if not SHARED_DATA.is_dir():
-    SHARED_DATA = Path("/work/shared/data")
 BATCH_SIZE = 500
 TARGETS = {"email": 0.95, "ip": 0.95, "iban": 0.95, "card": 0.95}
 Span = tuple[int, int, int, str]  # document, start, end, kind
-
-
-def print_table(title: str, header: list[str], rows: list[list[object]]) -> None:
-    cells = [header] + [[f"{c:,.3f}" if isinstance(c, float) else str(c) for c in r] for r in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    print(f"\n{title}")
-    print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |")
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for row in cells[1:]:
-        print("| " + " | ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) + " |")
 
 
 def batches(documents: list[Document]) -> list[pa.Table]:
@@ -197,14 +190,14 @@ def main() -> None:
     for part, keep in parts.items():
         part_gold = {s for s in gold if keep(s)}
         part_found = {s for s in found if keep(s)}
-        print_table(f"curate, {part} part", header, scores(part_gold, part_found, KINDS))
-    print_table("curate, whole set", header, scores(gold, found, KINDS))
-    print_table(
+        print_table3(f"curate, {part} part", header, scores(part_gold, part_found, KINDS))
+    print_table3("curate, whole set", header, scores(gold, found, KINDS))
+    print_table3(
         "datatrove PIIFormatter, whole set (it finds e-mail and IPv4 only)",
         header,
         scores(gold, datatrove_spans(documents), ("email", "ip")),
     )
-    print_table(
+    print_table3(
         "curate phone numbers per country (whole set; false positives by validated region)",
         ["country", "gold", "correct", "false pos.", "precision", "recall"],
         phone_by_country(gold, countries, found, regions),
@@ -217,7 +210,7 @@ def main() -> None:
         throughput("PII-dense (synthetic part)", synthetic, args.repeat),
         throughput("whole evaluation set", documents, args.repeat),
     ]
-    print_table(
+    print_table3(
         f"throughput, one core (best of {args.repeat}): curate PiiScrub vs datatrove PIIFormatter",
         ["documents", "docs", "MiB", "curate docs/s", "datatrove docs/s", "speed-up", "found"],
         rows,

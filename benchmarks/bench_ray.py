@@ -26,33 +26,15 @@ import time
 from pathlib import Path
 from statistics import median
 
+from common import build_warcs, descendants  # noqa: E402
+
 from curate.engine.local import LocalEngine
 from curate.engine.ray_engine import RayEngine
-from curate.io.warc_writer import HttpResponse, warc_record, write_warc_gz
 from curate.recipe import load_recipe
 from curate.runner import Run
 
 REPO = Path(__file__).resolve().parents[1]
 OBJECT_STORE_BYTES = 500_000_000
-
-
-def shared_data() -> Path:
-    for candidate in (os.environ.get("CURATE_SHARED_DATA"), REPO.parent / "shared" / "data"):
-        if candidate and Path(candidate).is_dir():
-            return Path(candidate)
-    return Path("/work/shared/data")
-
-
-def build_inputs(target: Path, units: int) -> list[Path]:
-    pages = sorted((shared_data() / "html-eval" / "pages").glob("*.html"))
-    paths = []
-    for unit in range(units):
-        records = [
-            warc_record(HttpResponse(f"https://crawl-{unit}.example.eu/{p.stem}", p.read_bytes()))
-            for p in pages
-        ]
-        paths.append(write_warc_gz(target / f"crawl-{unit:02d}.warc.gz", records))
-    return paths
 
 
 class CpuMeter:
@@ -93,23 +75,6 @@ class CpuMeter:
         return sum(s - self._start.get(pid, 0.0) for pid, s in self._last.items())
 
 
-def descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
 def timed_run(engine: object, inputs: list[Path], out: Path) -> tuple[float, float, int]:
     """Wall seconds, CPU seconds and documents of one run of the base recipe."""
     shutil.rmtree(out, ignore_errors=True)
@@ -140,7 +105,7 @@ def main() -> None:
     cpu: dict[str, list[float]] = {"local": [], "ray": [], "ray+start": []}
     with tempfile.TemporaryDirectory(prefix="bench-ray-") as tmp:
         root = Path(tmp)
-        inputs = build_inputs(root / "in", args.units)
+        inputs = build_warcs(root / "in", files=args.units, copies=args.units)
         docs = 0
         for round_number in range(args.rounds):
             # Alternate which engine goes first: the machine's load drifts.

@@ -18,7 +18,7 @@ import threading
 import time
 from pathlib import Path
 
-from common import REPO, SHARED_DATA, print_table
+from common import REPO, SHARED_DATA, descendants, print_table
 
 LANGUAGES = ("fr", "de", "it", "es", "pl", "nl", "cs", "sv", "pt", "el")
 
@@ -46,23 +46,19 @@ def build_jsonl(path: Path, gigabytes: float, files: int) -> list[Path]:
     return paths
 
 
+def rss_kib(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    return next(
+        (int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS")), 0
+    )
+
+
 def tree_rss_kib(root: int) -> dict[int, int]:
     """RSS of ``root`` and all its descendants, per pid."""
-    result: dict[int, int] = {}
-    pending = [root]
-    while pending:
-        pid = pending.pop()
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        except OSError:
-            continue
-        rss = next(
-            (int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS")), 0
-        )
-        result[pid] = rss
-        pending.extend(int(c) for c in children)
-    return result
+    return {pid: rss_kib(pid) for pid in [root, *descendants(root)]}
 
 
 def run_and_sample(inputs: list[Path], out: Path, workers: int) -> tuple[float, float, float]:
