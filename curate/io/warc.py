@@ -16,6 +16,8 @@ log = logging.getLogger(__name__)
 HTTP_HEADERS_KEY = "http_headers"
 KEPT_HTTP_HEADERS = ("tdm-reservation", "x-robots-tag")
 BINARY_CONTROL_SHARE = 0.1
+CONTROL_BYTES = bytes([*range(9), *range(14, 32)])
+ASCII_BYTES = bytes(range(128))
 SIBLING_ENCODINGS = {"cp1250": "iso-8859-2", "iso-8859-2": "cp1250", "iso8859-2": "cp1250"}
 DAMAGE_REASONS = frozenset({"truncated_record"})
 BINARY_SIGNATURES = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b")
@@ -30,28 +32,28 @@ def _is_binary(body: bytes) -> bool:
     head = body[:1024]
     if head.startswith(BINARY_SIGNATURES):
         return True
-    controls = sum(1 for byte in head if byte < 9 or 13 < byte < 32)
+    controls = len(head) - len(head.translate(None, CONTROL_BYTES))
     return controls > len(head) * BINARY_CONTROL_SHARE
 
 
-def _alphabetic(text: str) -> int:
-    return sum(1 for char in text if char.isalpha())
+def _letters(high_bytes: bytes, encoding: str) -> int:
+    return sum(map(str.isalpha, high_bytes.decode(encoding, errors="replace")))
 
 
 def _decode(body: bytes, charset: str | None) -> str:
     from resiliparse.parse.encoding import bytes_to_str, detect_encoding
 
     encoding = charset or detect_encoding(body)
-    text = bytes_to_str(body, encoding, errors="replace")
     sibling = SIBLING_ENCODINGS.get(encoding.lower().replace("_", "-"))
     if charset is None and sibling is not None:
         # Undeclared Central European pages: the detector confuses these two code pages, and the
-        # wrong one turns letters (ś, ź, š) into symbols or control characters.
-        alternative = bytes_to_str(body, sibling, errors="replace")
-        if _alphabetic(alternative) > _alphabetic(text):
-            text = alternative
+        # wrong one turns letters (ś, ź, š) into symbols or control characters. They differ only
+        # in non-ASCII bytes, so only those are compared.
+        high = body.translate(None, ASCII_BYTES)
+        if _letters(high, sibling) > _letters(high, encoding):
+            encoding = sibling
     # lxml refuses strings with NUL characters, and they carry nothing in HTML
-    return text.replace("\x00", "")
+    return bytes_to_str(body, encoding, errors="replace").replace("\x00", "")
 
 
 def _rejection(record: Any, body: bytes, config: ReadConfig) -> str | None:

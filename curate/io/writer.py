@@ -41,6 +41,7 @@ class _OpenShard:
     writer: pq.ParquetWriter
     pending: list[pa.Table] = field(default_factory=list)
     pending_rows: int = 0
+    pending_bytes: int = 0
     bytes_written: int = 0
 
 
@@ -80,15 +81,16 @@ class ParquetSink:
         shard = self._shard
         shard.pending.append(table.select(self.schema.names).cast(self.schema))
         shard.pending_rows += table.num_rows
+        shard.pending_bytes += table.nbytes
         shard.bytes_written += table.nbytes
-        buffered = sum(t.nbytes for t in shard.pending)
-        if shard.pending_rows >= self.config.row_group_rows or buffered >= ROW_GROUP_MAX_BYTES:
+        full = shard.pending_bytes >= ROW_GROUP_MAX_BYTES
+        if shard.pending_rows >= self.config.row_group_rows or full:
             self._flush(shard)
         return shard.bytes_written
 
     @property
     def buffered_bytes(self) -> int:
-        return sum(t.nbytes for t in self._shard.pending) if self._shard else 0
+        return self._shard.pending_bytes if self._shard else 0
 
     def flush(self) -> None:
         if self._shard is not None:
@@ -99,7 +101,7 @@ class ParquetSink:
             shard.writer.write_table(
                 pa.concat_tables(shard.pending), row_group_size=self.config.row_group_rows
             )
-            shard.pending, shard.pending_rows = [], 0
+            shard.pending, shard.pending_rows, shard.pending_bytes = [], 0, 0
 
     def close(self) -> None:
         if self._shard is not None:
