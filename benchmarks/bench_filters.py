@@ -35,6 +35,7 @@ from curate.stages.quality import words as curate_words  # noqa: E402
 from curate.stages.quality.config import FiltersConfig, LanguageFilters  # noqa: E402
 from curate.stages.quality.rules import GOPHER_STOP_WORDS  # noqa: E402
 from curate.stages.quality.text_filters import TEXT_FILTER_STAGES, document_context  # noqa: E402
+from tests.datatrove_filters import build_datatrove_filter  # noqa: E402
 from tests.quality_docs import real_documents  # noqa: E402
 
 REPEATS = 3
@@ -61,27 +62,11 @@ def datatrove_kwargs(family: str, settings: LanguageFilters, stop_words: frozens
 
 
 def datatrove_filters(family: str, filters_by_language: dict[str, FiltersConfig]) -> dict:
-    from datatrove.pipeline.filters import (
-        C4QualityFilter,
-        FineWebQualityFilter,
-        GopherQualityFilter,
-        GopherRepetitionFilter,
-    )
-    from datatrove.utils.word_tokenizers import SpaCyTokenizer
-
-    classes = {
-        "gopher_repetition": GopherRepetitionFilter,
-        "gopher_quality": GopherQualityFilter,
-        "c4_quality": C4QualityFilter,
-        "fineweb_quality": FineWebQualityFilter,
-    }
     built = {}
     for language, config in filters_by_language.items():
         ctx = document_context(config, language)
-        code = curate_words.tokenizer(ctx.tokenizer_code).spacy_language
-        split = SpaCyTokenizer("xx") if code == "xx" else language
         kwargs = datatrove_kwargs(family, ctx.settings, ctx.stop_words)
-        built[language] = classes[family](language=split, **kwargs)
+        built[language] = build_datatrove_filter(family, language, ctx.tokenizer_code, kwargs)
     return built
 
 

@@ -20,7 +20,8 @@ from curate.schema import make_batch
 from curate.stages.quality.config import FiltersConfig
 from curate.stages.quality.rules import GOPHER_STOP_WORDS
 from curate.stages.quality.text_filters import TEXT_FILTER_STAGES, document_context
-from curate.stages.quality.words import FALLBACK_TOKENIZER, spacy_code, tokenizer
+from curate.stages.quality.words import spacy_code
+from tests.datatrove_filters import build_datatrove_filter
 from tests.quality_docs import real_documents
 
 RENAMED_REASONS = {
@@ -60,25 +61,8 @@ def curate_section(family: str, kwargs: dict[str, Any]) -> dict[str, Any]:
 
 @cache
 def datatrove_filter(family: str, language: str, frozen_kwargs: str) -> Any:
-    from datatrove.pipeline.filters import (
-        C4QualityFilter,
-        FineWebQualityFilter,
-        GopherQualityFilter,
-        GopherRepetitionFilter,
-    )
-    from datatrove.utils.word_tokenizers import SpaCyTokenizer
-
-    classes = {
-        "gopher_repetition": GopherRepetitionFilter,
-        "gopher_quality": GopherQualityFilter,
-        "c4_quality": C4QualityFilter,
-        "fineweb_quality": FineWebQualityFilter,
-    }
-    # datatrove sends some languages to model-based tokenizers, or to spaCy languages needing
-    # extra packages; curate falls back to spaCy xx for those, and so does datatrove here.
-    code = tokenizer(spacy_code(language)).spacy_language
-    split = SpaCyTokenizer(FALLBACK_TOKENIZER) if code == FALLBACK_TOKENIZER else language
-    return classes[family](language=split, **yaml.safe_load(frozen_kwargs))
+    kwargs = yaml.safe_load(frozen_kwargs)
+    return build_datatrove_filter(family, language, spacy_code(language), kwargs)
 
 
 def datatrove_decision(family: str, language: str, kwargs: dict, text: str):
