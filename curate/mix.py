@@ -34,6 +34,7 @@ from curate.engine.tokenize import SUMMARY_FILE, TOKENS_DIR
 from curate.io.indexed import IndexedDataset, IndexedDatasetError
 from curate.io.mixture import Sources, blend_lines, write_reports, write_shards
 from curate.recipe import format_validation_error
+from curate.strict_yaml import YamlRefused, load_yaml
 
 IDENTITY_KEYS = ("file", "sha256", "vocab_size", "bos_id", "eos_id", "dtype")
 
@@ -66,10 +67,10 @@ class MixtureConfig(BaseModel):
 
 def load_mixture(path: Path) -> MixtureConfig:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise MixError(f"mixture not found: {path}") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, YamlRefused) as error:
         raise MixError(f"cannot read mixture {path}: {error}") from None
     if not isinstance(data, dict):
         raise MixError(f"{path}: a mixture must be a mapping of keys")
