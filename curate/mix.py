@@ -71,7 +71,8 @@ def load_mixture(path: Path) -> MixtureConfig:
     except FileNotFoundError:
         raise MixError(f"mixture not found: {path}") from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError, YamlRefused) as error:
-        raise MixError(f"cannot read mixture {path}: {error}") from None
+        reason = " ".join(str(error).split())  # one line: PyYAML's messages span several
+        raise MixError(f"cannot read mixture {path}: {reason}") from None
     if not isinstance(data, dict):
         raise MixError(f"{path}: a mixture must be a mapping of keys")
     try:

@@ -160,7 +160,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except YamlRefused as error:
         raise RecipeError(f"{path}: refused: {error}") from None
     except yaml.YAMLError as error:
-        raise RecipeError(f"{path}: invalid YAML: {error}") from None
+        reason = " ".join(str(error).split())  # one line: PyYAML's messages span several
+        raise RecipeError(f"{path}: invalid YAML: {reason}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

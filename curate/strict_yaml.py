@@ -5,7 +5,8 @@
 - aliases that expand without limit ("billion laughs": nine anchors of ten aliases each make
   10^9 nodes, which PyYAML shares but every later walk, merge or hash of the data expands);
 - a key twice in one mapping (the last silently wins);
-- nesting deep enough to exhaust Python's stack in the composer.
+- nesting deep enough to exhaust Python's stack in the composer (libyaml, used when
+  present, stops at depth 1000 and is fast; PyYAML's own scanner is quadratic in the depth).
 
 :func:`load_yaml` refuses each with one line naming the file and the cause.
 """
@@ -26,7 +27,7 @@ class YamlRefused(ValueError):
     """YAML that is valid syntax but refused; the message is one line."""
 
 
-class _StrictLoader(yaml.SafeLoader):
+class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
         first_line: dict[Any, int] = {}
         for key_node, _ in node.value:
