@@ -113,12 +113,16 @@ def read_inputs(config: MixtureConfig) -> tuple[dict[str, Any], dict[str, Langua
         summary_file = Path(run) / TOKENS_DIR / SUMMARY_FILE
         if not summary_file.is_file():
             raise MixError(f"{run}: no {TOKENS_DIR}/{SUMMARY_FILE}; run it with tokenize enabled")
-        summary = json.loads(summary_file.read_text())
+        try:
+            summary = json.loads(summary_file.read_text())
+            per_language = dict(summary["languages"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+            raise MixError(f"{summary_file}: not a token summary ({error!r})") from None
         found = {key: summary.get(key) for key in IDENTITY_KEYS}
         if identity is not None and found != identity:
             raise MixError(f"{run}: tokenized differently from the first input ({found})")
         identity = found
-        for language, entry in sorted(summary["languages"].items()):
+        for language, entry in sorted(per_language.items()):
             if config.languages != "all" and language not in config.languages:
                 continue
             data = languages.setdefault(language, LanguageData(language))

@@ -5,6 +5,7 @@ with a reason and reading goes on; hostile recipes are refused in one line; scor
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -17,7 +18,9 @@ import pytest
 import zstandard
 
 from curate.engine.local import LocalEngine
-from curate.mix import MixError, load_mixture
+from curate.engine.tokenize import SUMMARY_FILE, TOKENS_DIR
+from curate.io.indexed import HEADER_BYTES, IndexedDataset
+from curate.mix import MixError, load_mixture, read_inputs
 from curate.pii.config import PiiConfig
 from curate.pii.scan import find_pii
 from curate.quality_calibrate import load_reference
@@ -219,6 +222,26 @@ def test_mixture_and_reference_yaml_are_strict(tmp_path: Path) -> None:
     broken = write(tmp_path / "broken.yml", "a: [1,\n")
     with pytest.raises(ValueError, match="broken.yml: not a FineWeb-2 config") as error:
         load_reference(broken)
+    assert "\n" not in str(error.value)
+
+
+def test_damaged_mix_inputs_are_refused_in_one_line(tokenized_run: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(tokenized_run / TOKENS_DIR, run / TOKENS_DIR)
+    mixture = tmp_path / "m.yaml"
+    mixture.write_text(f"name: m\ninputs: [{run}]\ntotal_tokens: 1000\nstrategy: proportional\n")
+    index = sorted((run / TOKENS_DIR).rglob("*.idx"))[0]
+    count = len(IndexedDataset(index.with_suffix("")))
+    raw = bytearray(index.read_bytes())
+    last_pointer = HEADER_BYTES + count * 4 + (count - 1) * 8
+    raw[last_pointer : last_pointer + 8] = (10**12).to_bytes(8, "little")  # far past the .bin
+    index.write_bytes(bytes(raw))
+    with pytest.raises(MixError, match="document lengths and pointers disagree"):
+        read_inputs(load_mixture(mixture))
+    summary = run / TOKENS_DIR / SUMMARY_FILE
+    summary.write_text(summary.read_text()[:100])  # cut off mid-write
+    with pytest.raises(MixError, match="not a token summary") as error:
+        read_inputs(load_mixture(mixture))
     assert "\n" not in str(error.value)
 
 
