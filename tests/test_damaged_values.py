@@ -20,6 +20,7 @@ import zstandard
 from curate.engine.local import LocalEngine
 from curate.engine.tokenize import SUMMARY_FILE, TOKENS_DIR
 from curate.io.indexed import HEADER_BYTES, IndexedDataset
+from curate.io.jsonl import line_limit
 from curate.mix import MixError, load_mixture, read_inputs
 from curate.pii.config import PiiConfig
 from curate.pii.scan import find_pii
@@ -106,6 +107,26 @@ def test_bad_jsonl_lines_are_dropped_and_reading_goes_on(shared_data: Path, tmp_
     cut = kept.filter(pl.col("source").str.ends_with("cut.jsonl.zst"))
     assert 0 < cut.height < 400  # what was decoded before the cut is kept
     assert dict(zip(cut["id"], cut["text"], strict=True))["cut-1"] == many[1]["text"]
+
+
+def test_overlong_jsonl_line_is_skipped_unread(shared_data: Path, tmp_path: Path) -> None:
+    docs = sentence_documents(shared_data, "it", 3)
+    giant = json.dumps({"id": "giant", "text": docs[0]["text"] * 20_000})  # about 12 MB
+    lines = [json.dumps(docs[0]), giant, json.dumps(docs[1]), giant[:-1000], json.dumps(docs[2])]
+    path = tmp_path / "long.jsonl"
+    path.write_text("\n".join(lines), "utf-8")  # the last line without its newline
+    base = without_dedup(without_quality_filters(recipe()))
+    small = base.model_copy(
+        update={"read": base.read.model_copy(update={"max_document_bytes": 100_000})}
+    )
+    assert line_limit(small.read) < len(giant) // 10
+    summary, _ = Run(small, [path], tmp_path / "out").execute(LocalEngine(1))
+    kept = pl.read_parquet(sorted((tmp_path / "out" / "data").glob("*/*.parquet")))
+    ledger = pl.read_parquet(sorted((tmp_path / "out" / "dropped").glob("*.parquet")))
+    assert summary["totals"]["docs_read"] == 5 and kept.height == 3
+    assert reason_of(ledger, "long.jsonl/2") == reason_of(ledger, "long.jsonl/4") == "too_large"
+    texts = dict(zip(kept["id"], kept["text"], strict=True))
+    assert [texts[f"it-{n}"] for n in range(3)] == [d["text"] for d in docs]
 
 
 def test_parquet_invalid_utf8_and_unreadable_row_group(shared_data: Path, tmp_path: Path) -> None:

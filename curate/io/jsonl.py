@@ -2,8 +2,9 @@
 
 A line that cannot become a document (not UTF-8, not a JSON object, a number beyond Python's
 digit limit, nesting deeper than the parser's stack, a lone UTF-16 surrogate that Arrow cannot
-store) is dropped with a reason and reading goes on at the next line; only a damaged stream
-(truncated or corrupt compression) ends the file, as an input error.
+store, or too long to hold a document of ``read.max_document_bytes``: skipped unread, so
+memory stays bounded) is dropped with a reason and reading goes on at the next line; only a
+damaged stream (truncated or corrupt compression) ends the file, as an input error.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from curate.stats import RunStats
 
 log = logging.getLogger(__name__)
 UTF8_BOM = b"\xef\xbb\xbf"
+JSON_ESCAPE_FACTOR = 8
+OTHER_FIELDS_BYTES = 64 * 1024
+SKIP_CHUNK_BYTES = 1 << 20
 # A JSON escape of a UTF-16 surrogate: the only way a lone surrogate gets into a decoded line.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
@@ -84,16 +88,38 @@ def _line_row(raw: bytes, fallback_id: str, source: str, config: ReadConfig) -> 
     return {"id": fallback_id, "source": source, "drop_reason": error}
 
 
+def line_limit(config: ReadConfig) -> int:
+    """Bytes a line may have: a kept text escaped at worst (``\\u0001`` is 6 bytes for 1) plus
+    room for other fields. A longer line is dropped unread, so memory stays bounded."""
+    return JSON_ESCAPE_FACTOR * config.max_document_bytes + OTHER_FIELDS_BYTES
+
+
+def _skip_line(stream: IO[bytes]) -> None:
+    while chunk := stream.readline(SKIP_CHUNK_BYTES):
+        if chunk.endswith(b"\n"):
+            return
+
+
 def read_jsonl(path: Path, config: ReadConfig, stats: RunStats) -> Iterator[dict[str, Any]]:
     line_number = 0
+    limit = line_limit(config)
     try:
         with _open_binary(path) as raw_stream:
-            for line_number, raw in enumerate(io.BufferedReader(raw_stream), start=1):  # noqa: B007
+            lines = io.BufferedReader(raw_stream)
+            while raw := lines.readline(limit + 1):
+                line_number += 1
+                fallback_id = f"{path.name}/{line_number}"
+                if len(raw) > limit and not raw.endswith(b"\n"):
+                    _skip_line(lines)
+                    log.warning(
+                        "read %s: line over %d bytes dropped: too_large", fallback_id, limit
+                    )
+                    yield {"id": fallback_id, "source": path.name, "drop_reason": "too_large"}
+                    continue
                 if line_number == 1:
                     raw = raw.removeprefix(UTF8_BOM)
-                if not raw.strip():
-                    continue
-                yield _line_row(raw, f"{path.name}/{line_number}", path.name, config)
+                if raw.strip():
+                    yield _line_row(raw, fallback_id, path.name, config)
     except (OSError, EOFError, ValueError, zlib.error) as error:
         stats.record_input_error("corrupt_input")
         log.warning("read %s: stopped after line %d: %s", path, line_number, error)
