@@ -258,7 +258,7 @@ def _load_routes(data: dict[str, Any], path: Path, chain: tuple[Path, ...]) -> d
         target = _resolve_parent(path, name)
         if target.resolve() in chain:
             cycle = " -> ".join(p.name for p in (*chain, target.resolve()))
-            raise RecipeError(f"{path}: route: {name} routes back to itself ({cycle})")
+            raise RecipeError(f"{path}: route: {name} makes a routing cycle ({cycle})")
         routed[name] = _load_routes(load_raw(target), path, (*chain, target.resolve()))
     return {**data, "route": routed}
 

@@ -187,10 +187,13 @@ def test_hostile_recipes_are_refused_in_one_line(tmp_path: Path) -> None:
     )
     cases = {
         "laughs.yaml": (laughs, "aliases are expanded"),
-        "self.yaml": ("extends: base\nroute: [self]\n", "route: self routes back to itself"),
+        "self.yaml": (
+            "extends: base\nroute: [self]\n",
+            "route: self makes a routing cycle (self.yaml -> self.yaml)",
+        ),
         "a.yaml": (
             "extends: base\nroute: [b]\n",
-            "route: a routes back to itself (a.yaml -> b.yaml -> a.yaml)",
+            "route: a makes a routing cycle (a.yaml -> b.yaml -> a.yaml)",
         ),
         "dup.yaml": (
             "name: d\nlangid:\n  min_score: 0.9\n  top_k: 3\n  min_score: 0.1\n",
