@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 REGISTRY_DIR = Path(__file__).resolve().parent.parent / "langid_models"
@@ -111,3 +112,12 @@ def load_fasttext(path: str, expected_sha256: str | None = None):  # noqa: ANN20
 def lid176_labels() -> list[str]:
     model = load_fasttext(str(_bundled_lid176()))
     return [label.removeprefix(LABEL_PREFIX) for label in model.get_labels()]
+
+
+def as_probability(scores: np.ndarray) -> np.ndarray:
+    """fastText scores clipped to [0, 1] as float32.
+
+    fastText reports exp(sum of log(p + 1e-5)) along the hierarchical-softmax path, so a
+    certain label scores up to about 1 + 5e-5, and a group's summed members more.
+    """
+    return np.clip(np.asarray(scores, np.float32), 0.0, 1.0)

@@ -34,6 +34,7 @@ from curate.engine.tokenize import SUMMARY_FILE, TOKENS_DIR
 from curate.io.indexed import IndexedDataset, IndexedDatasetError
 from curate.io.mixture import Sources, blend_lines, write_reports, write_shards
 from curate.recipe import format_validation_error
+from curate.strict_yaml import YamlRefused, load_yaml
 
 IDENTITY_KEYS = ("file", "sha256", "vocab_size", "bos_id", "eos_id", "dtype")
 
@@ -66,11 +67,12 @@ class MixtureConfig(BaseModel):
 
 def load_mixture(path: Path) -> MixtureConfig:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise MixError(f"mixture not found: {path}") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise MixError(f"cannot read mixture {path}: {error}") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, YamlRefused) as error:
+        reason = " ".join(str(error).split())  # one line: PyYAML's messages span several
+        raise MixError(f"cannot read mixture {path}: {reason}") from None
     if not isinstance(data, dict):
         raise MixError(f"{path}: a mixture must be a mapping of keys")
     try:
@@ -111,12 +113,16 @@ def read_inputs(config: MixtureConfig) -> tuple[dict[str, Any], dict[str, Langua
         summary_file = Path(run) / TOKENS_DIR / SUMMARY_FILE
         if not summary_file.is_file():
             raise MixError(f"{run}: no {TOKENS_DIR}/{SUMMARY_FILE}; run it with tokenize enabled")
-        summary = json.loads(summary_file.read_text())
+        try:
+            summary = json.loads(summary_file.read_text())
+            per_language = dict(summary["languages"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+            raise MixError(f"{summary_file}: not a token summary ({error!r})") from None
         found = {key: summary.get(key) for key in IDENTITY_KEYS}
         if identity is not None and found != identity:
             raise MixError(f"{run}: tokenized differently from the first input ({found})")
         identity = found
-        for language, entry in sorted(summary["languages"].items()):
+        for language, entry in sorted(per_language.items()):
             if config.languages != "all" and language not in config.languages:
                 continue
             data = languages.setdefault(language, LanguageData(language))

@@ -26,6 +26,7 @@ from curate.stages.quality.calibrate import (
 from curate.stages.quality.config import FiltersConfig
 from curate.stages.quality.text_filters import document_context
 from curate.stats import RunStats
+from curate.strict_yaml import load_yaml
 
 
 def parse_quantiles(spec: str) -> tuple[float, float]:
@@ -105,7 +106,12 @@ def threshold_table(result: Calibration, reference: dict | None) -> Table:
 
 
 def load_reference(path: Path) -> dict[str, dict[str, Any]]:
-    return fineweb2_values(yaml.safe_load(path.read_text(encoding="utf-8")))
+    try:
+        return fineweb2_values(load_yaml(path.read_text(encoding="utf-8")))
+    except (yaml.YAMLError, ValueError, KeyError, TypeError) as error:
+        reason = " ".join(str(error).split())  # one line: YAML errors span several
+        message = f"{path}: not a FineWeb-2 config ({type(error).__name__}: {reason})"
+        raise ValueError(message) from None
 
 
 def overrides_yaml(

@@ -19,6 +19,7 @@ from curate.pii.config import PiiConfig
 from curate.stages.preroute import PrerouteConfig
 from curate.stages.quality.config import FiltersConfig
 from curate.stages.tokenize import TokenizeConfig
+from curate.strict_yaml import YamlRefused, load_yaml
 
 MAX_EXTENDS_DEPTH = 10
 
@@ -151,13 +152,16 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise RecipeError(f"recipe not found: {path}") from None
     except (OSError, UnicodeDecodeError) as error:
         raise RecipeError(f"cannot read recipe {path}: {error}") from None
+    except YamlRefused as error:
+        raise RecipeError(f"{path}: refused: {error}") from None
     except yaml.YAMLError as error:
-        raise RecipeError(f"{path}: invalid YAML: {error}") from None
+        reason = " ".join(str(error).split())  # one line: PyYAML's messages span several
+        raise RecipeError(f"{path}: invalid YAML: {reason}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -242,15 +246,23 @@ def parse_recipe(data: dict[str, Any], source: str = "<recipe>") -> Recipe:
         raise RecipeError(format_validation_error(error, source)) from None
 
 
-def _load_routes(data: dict[str, Any], path: Path) -> dict[str, Any]:
+def _load_routes(data: dict[str, Any], path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
+    """``data`` with its routed recipes loaded; ``chain`` holds the recipes routing to it."""
     names = data.get("route")
     if names is None:
         return data
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise RecipeError(f"{path}: route: must be a list of recipe names")
-    routed = {n: _load_routes(load_raw(_resolve_parent(path, n)), path) for n in names}
+    routed = {}
+    for name in names:
+        target = _resolve_parent(path, name)
+        if target.resolve() in chain:
+            cycle = " -> ".join(p.name for p in (*chain, target.resolve()))
+            raise RecipeError(f"{path}: route: {name} makes a routing cycle ({cycle})")
+        routed[name] = _load_routes(load_raw(target), path, (*chain, target.resolve()))
     return {**data, "route": routed}
 
 
 def load_recipe(path: str | Path) -> Recipe:
-    return parse_recipe(_load_routes(load_raw(path), Path(path)), str(path))
+    path = Path(path)
+    return parse_recipe(_load_routes(load_raw(path), path, (path.resolve(),)), str(path))

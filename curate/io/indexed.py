@@ -143,6 +143,10 @@ class IndexedDataset:
             raise IndexedDatasetError(f"{index}: truncated ({len(raw)} of {expected} bytes)")
         self.lengths = np.frombuffer(raw, "<i4", count, HEADER_BYTES)
         self.pointers = np.frombuffer(raw, "<i8", count, HEADER_BYTES + count * 4)
+        starts = np.cumsum(self.lengths, dtype=np.int64) - self.lengths
+        if (self.lengths < 0).any() or (self.pointers != starts * self.dtype.itemsize).any():
+            # a damaged index would point reads outside the .bin or at other documents
+            raise IndexedDatasetError(f"{index}: document lengths and pointers disagree")
         data = bin_path(self.prefix)
         size = data.stat().st_size if data.exists() else -1
         if size != self.num_tokens * self.dtype.itemsize:

@@ -10,6 +10,7 @@ overlap, the detector listed first wins.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections.abc import Iterator, Sequence
 
@@ -77,9 +78,34 @@ def _candidates(
         yield Candidate(text, start, end, doc, lo, hi, languages[doc], urls[doc])
 
 
-def _overlaps(start: int, end: int, spans: list[Found]) -> bool:
-    overlapping = [other for other in spans if start < other.end and other.start < end]
-    return bool(overlapping)
+class _Taken:
+    """The spans found so far in one document, disjoint, for overlap queries in O(log n).
+
+    Sorted by (start, end), disjoint spans also have non-decreasing ends, so the only span that
+    can overlap ``[start, end)`` is the last one starting before ``end``. Spans of earlier
+    detectors sit in ``settled``; the current detector's, found mostly in text order, are
+    appended to ``recent`` (cheap at the end) and merged in when the detector is done.
+    """
+
+    def __init__(self) -> None:
+        self.settled: list[tuple[int, int]] = []
+        self.recent: list[tuple[int, int]] = []
+
+    @staticmethod
+    def _hits(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+        before = bisect.bisect_left(spans, (end,)) - 1
+        return before >= 0 and spans[before][1] > start
+
+    def overlaps(self, start: int, end: int) -> bool:
+        return self._hits(self.settled, start, end) or self._hits(self.recent, start, end)
+
+    def add(self, start: int, end: int) -> None:
+        bisect.insort(self.recent, (start, end))
+
+    def settle(self) -> None:
+        if self.recent:
+            self.settled = sorted(self.settled + self.recent)  # two sorted runs: a linear merge
+        self.recent = []
 
 
 def find_pii(
@@ -96,16 +122,20 @@ def find_pii(
     languages = languages if languages is not None else [None] * len(texts)
     urls = urls if urls is not None else [None] * len(texts)
     per_document: dict[int, list[Found]] = {}
+    taken: dict[int, _Taken] = {}
     for detector in detectors:
         for candidate in _candidates(detector, texts, languages, urls):
-            spans = per_document.get(candidate.doc)
+            spans = taken.get(candidate.doc)
             lo = candidate.lo
-            if spans and _overlaps(candidate.start - lo, candidate.end - lo, spans):
+            if spans and spans.overlaps(candidate.start - lo, candidate.end - lo):
                 continue
             found = detector.accept(candidate)
-            if found is None or (spans and _overlaps(found.start, found.end, spans)):
+            if found is None or (spans and spans.overlaps(found.start, found.end)):
                 continue
             per_document.setdefault(candidate.doc, []).append(found)
+            taken.setdefault(candidate.doc, _Taken()).add(found.start, found.end)
+        for spans in taken.values():
+            spans.settle()
     for spans in per_document.values():
         spans.sort(key=lambda found: found.start)
     return per_document

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from curate.langid import load_fasttext, locate_model, normalise_label, registry
+from curate.langid import as_probability, load_fasttext, locate_model, normalise_label, registry
 from curate.langid_decide import DecisionRules, decide
 from curate.recipe import LangIdConfig
 from curate.schema import replace_column, set_drop_reason
@@ -43,8 +43,9 @@ class LanguageId:
         codes = [[normalise_label(self.config.model, label) for label in row] for row in labels]
         if self.config.decision == "top1":
             top = [row[0] if row else UNDETERMINED for row in codes]
-            return top, np.array([p[0] if len(p) else 0.0 for p in probs], np.float32)
-        return decide(pc.fill_null(texts, ""), codes, list(probs), self.rules)
+            return top, as_probability([p[0] if len(p) else 0.0 for p in probs])
+        chosen, scores = decide(pc.fill_null(texts, ""), codes, list(probs), self.rules)
+        return chosen, as_probability(scores)
 
     @property
     def rules(self) -> DecisionRules:

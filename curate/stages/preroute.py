@@ -32,7 +32,7 @@ import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
-from curate.langid import load_fasttext, locate_model, normalise_label, registry
+from curate.langid import as_probability, load_fasttext, locate_model, normalise_label, registry
 from curate.langid_decide import load_evidence
 from curate.schema import DROP_REASON, HTML, replace_column, set_drop_reason
 
@@ -172,7 +172,7 @@ class Preroute:
             dtype=np.float32,
         )
         top = [normalise_label(self.langid.model, row[0]) if row else None for row in labels]
-        top_scores = np.array([s[0] if len(s) else np.nan for s in scores], dtype=np.float32)
+        top_scores = as_probability([s[0] if len(s) else np.nan for s in scores])
         return plausible, top, top_scores
 
     def _judge(self, batch: pa.Table) -> tuple[list[int], list[CheapTexts]]:
