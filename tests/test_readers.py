@@ -7,9 +7,9 @@ import pyarrow.parquet as pq
 import zstandard
 
 from curate.io.readers import read_batches
-from curate.io.warc_writer import HttpResponse, warc_record, write_warc_gz
 from curate.recipe import ReadConfig
 from curate.stats import RunStats
+from curate.testing.warc_writer import HttpResponse, warc_record, write_warc_gz
 
 
 def read_all(path: Path, config: ReadConfig | None = None) -> tuple[pa.Table, RunStats]:

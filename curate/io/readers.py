@@ -9,10 +9,10 @@ from typing import Any
 import pyarrow as pa
 
 from curate.io.batching import batched_rows
+from curate.io.config import ReadConfig
 from curate.io.jsonl import read_jsonl
 from curate.io.parquet import read_parquet
 from curate.io.warc import read_warc
-from curate.recipe import ReadConfig
 from curate.stats import RunStats
 
 RowReader = Callable[[Path, ReadConfig, RunStats], Iterator[dict[str, Any]]]

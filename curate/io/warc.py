@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from curate.recipe import ReadConfig
+from curate.io.config import ReadConfig
 from curate.schema import metadata_json
 from curate.stats import RunStats
 

@@ -4,22 +4,40 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import pyarrow as pa
+from pydantic import Field
 
-from curate.recipe import ExtractConfig
+from curate.core.config import Section
+from curate.core.registry import register
+from curate.core.stage import Stage
 from curate.schema import DROP_REASON, HTML, replace_column
 
 log = logging.getLogger(__name__)
 
 
+class ExtractConfig(Section):
+    enabled: bool = True
+    favor: Literal["balanced", "precision", "recall"] = "balanced"
+    include_tables: bool = True
+    include_comments: bool = False
+    include_links: bool = False
+    deduplicate: bool = False
+    min_text_chars: int = Field(1, ge=0)
+
+
+@register("extract", section="extract", config=ExtractConfig, phase="text", order=10)
 @dataclass
-class Extract:
-    """Replaces ``html`` with the extracted main text; batches without HTML pass through."""
+class Extract(Stage):
+    """Extract the main text from HTML with trafilatura; drop pages without text."""
 
     config: ExtractConfig
     name: str = "extract"
-    output_fields: tuple[pa.Field, ...] = ()
+
+    @classmethod
+    def from_recipe(cls, recipe: Any) -> Extract:
+        return cls(recipe.extract)
 
     def _extract_one(self, html: str, url: str | None) -> tuple[str | None, str | None]:
         import trafilatura
