@@ -22,6 +22,7 @@ from curate.stages.tokenize import TokenizeConfig
 from curate.strict_yaml import YamlRefused, load_yaml
 
 MAX_EXTENDS_DEPTH = 10
+MAX_DOCUMENT_BYTES = 1 << 30
 
 
 class RecipeError(ValueError):
@@ -37,7 +38,8 @@ class ReadConfig(Section):
     id_column: str = "id"
     url_column: str = "url"
     date_column: str = "date"
-    max_document_bytes: int = Field(10_000_000, gt=0)
+    # a document (one page, one line's text) is held in memory whole, its HTML and text twice
+    max_document_bytes: int = Field(10_000_000, gt=0, le=MAX_DOCUMENT_BYTES)
     html_content_types: list[str] = ["text/html", "application/xhtml+xml"]
 
 

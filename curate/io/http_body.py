@@ -255,4 +255,5 @@ def decode_page(body: bytes, content_type: str | None) -> str:
     encoding = page_encoding(body, content_type)
     if encoding == "utf-8":
         body = body.removeprefix(UTF8_BOM)
-    return body.decode(encoding, errors="replace").replace("\x00", "")
+    text = body.decode(encoding, errors="replace")
+    return text.replace("\x00", "") if "\x00" in text else text
