@@ -36,11 +36,15 @@ class ArchiveStream:
     """
 
     def __init__(self, raw: BinaryIO) -> None:
+        """``raw``: the file, opened for reading in binary mode (seekable)."""
         self._raw = raw
-        self._pending = raw.read(READ_BYTES)
+        self._pending = b""  # compressed bytes read from the file ...
+        self._pending_offset = 0  # ... from this file offset on
         self._pos = 0  # into _pending
+        self._load(0)
         self.gzip = self._pending.startswith(GZIP_MAGIC)
         self._inflater: isal_zlib.Decompress | None = None
+        self._member_offset = 0  # file offset of the current member's header
         self._member_output = 0
         self._buf = bytearray()
         self._base = 0  # offset of _buf[0]
@@ -113,12 +117,17 @@ class ArchiveStream:
             self._exhausted = True
         return grew
 
+    def _load(self, file_offset: int) -> None:
+        self._raw.seek(file_offset)
+        self._pending_offset = file_offset
+        self._pending = self._raw.read(READ_BYTES)
+        self._pos = 0
+
     def _refill(self) -> bool:
         """Make compressed bytes available at ``_pos``; False when the file is done."""
         if self._pos < len(self._pending):
             return True
-        self._pending = self._raw.read(READ_BYTES)
-        self._pos = 0
+        self._load(self._pending_offset + len(self._pending))
         return bool(self._pending)
 
     def _more_plain(self) -> bool:
@@ -150,14 +159,14 @@ class ArchiveStream:
         """At a member boundary: start inflating, or pass non-gzip bytes through up to the
         next gzip header. False when nothing was done yet (more input needed)."""
         if len(self._pending) - self._pos < len(GZIP_HEADER):
-            tail = self._pending[self._pos :]
-            self._pending, self._pos = tail + self._raw.read(READ_BYTES), 0
+            self._load(self._pending_offset + self._pos)
             if len(self._pending) < len(GZIP_HEADER):
                 self._pass_through(len(self._pending))
                 return False
         self._segments.add(self.end)
         if self._pending.startswith(GZIP_HEADER, self._pos):
             self._inflater = isal_zlib.decompressobj(31)
+            self._member_offset = self._pending_offset + self._pos
             self._member_output = 0
             return True
         # A gzip header may straddle the end of _pending: keep its first bytes for the next read.
@@ -191,18 +200,16 @@ class ArchiveStream:
         return bool(out)
 
     def _skip_damaged_member(self) -> None:
-        """A deflate or CRC error: go on at the next gzip header after this point."""
+        """A deflate or CRC error: go on at the next gzip header after the damaged member's
+        start. The inflater may have read past the member's end, a truncated member's
+        into the next member's bytes, before failing: those are read again."""
         self.damaged_members += 1
         self._inflater = None
-        start = self._pos + 1
-        while True:
-            header = self._pending.find(GZIP_HEADER, start)
-            if header >= 0:
-                self._pos = header
-                return
-            keep = self._pending[-(len(GZIP_HEADER) - 1) :]
-            more = self._raw.read(READ_BYTES)
-            if not more:
+        self._load(self._member_offset + 1)
+        while (header := self._pending.find(GZIP_HEADER)) < 0:
+            if len(self._pending) < READ_BYTES:  # the file ends without another member
                 self._pos = len(self._pending)
                 return
-            self._pending, self._pos, start = keep + more, 0, 0
+            # a header may straddle the end of what was read
+            self._load(self._pending_offset + len(self._pending) - len(GZIP_HEADER) + 1)
+        self._pos = header
