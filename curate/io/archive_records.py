@@ -52,7 +52,11 @@ class ArchiveRecord:
 
 
 class Damaged(ValueError):
-    """A record header that cannot be trusted."""
+    """A record header that cannot be trusted; ``headers``: what of it could be read."""
+
+    def __init__(self, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.headers = headers or {}
 
 
 def _arc_date(stamp: str) -> str:
@@ -90,7 +94,7 @@ def _warc_headers(head: bytes) -> tuple[dict[str, str], int]:
             headers.setdefault(name.strip().lower(), value.strip())
     length = headers.get("content-length", "")
     if not length.isascii() or not length.isdigit():
-        raise Damaged(f"Content-Length {length[:40]!r} is not a length")
+        raise Damaged(f"Content-Length {length[:40]!r} is not a length", headers)
     return headers, int(length)
 
 
@@ -172,9 +176,8 @@ class Framer:
         try:
             headers, block_start, length = self._header(offset)
         except Damaged as error:
-            return ArchiveRecord(offset, damage=CORRUPT, detail=str(error)), self._next_start(
-                offset + 1
-            )
+            record = ArchiveRecord(offset, error.headers, damage=CORRUPT, detail=str(error))
+            return record, self._next_start(offset + 1)
         if length > self.keep:
             return self._read_long(offset, headers, block_start, length)
         block_end = block_start + length
