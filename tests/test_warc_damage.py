@@ -140,22 +140,25 @@ DAMAGES: dict[str, tuple[Damage, str | None, bool]] = {
 }
 
 
-def damaged_file(target: Path, damage: str, gz: bool, pages: list[bytes]) -> Path:
-    prefix = f"{damage}-{'gz' if gz else 'plain'}"
+def damaged_file(target: Path, damage: str, packing: str, pages: list[bytes]) -> Path:
+    """``packing``: gz (a gzip member per record, as Common Crawl), whole-gz (one member for
+    the file, as ``gzip x.warc`` makes) or plain."""
+    prefix = f"{damage}-{packing}"
     records = [page_record(url(prefix, n), page) for n, page in enumerate(pages)]
     records = DAMAGES[damage][0](records)
-    path = target / f"{prefix}.warc{'.gz' if gz else ''}"
-    if gz:
+    path = target / f"{prefix}.warc{'' if packing == 'plain' else '.gz'}"
+    if packing == "gz":
         return write_warc_gz(path, records)
-    path.write_bytes(b"".join(records))
+    data = b"".join(records)
+    path.write_bytes(gzip.compress(data, mtime=0) if packing == "whole-gz" else data)
     return path
 
 
-@pytest.mark.parametrize("gz", [True, False], ids=["gz", "plain"])
+@pytest.mark.parametrize("packing", ["gz", "whole-gz", "plain"])
 @pytest.mark.parametrize("damage", sorted(DAMAGES))
-def test_one_bad_record_costs_only_itself(tmp_path: Path, damage: str, gz: bool) -> None:
+def test_one_bad_record_costs_only_itself(tmp_path: Path, damage: str, packing: str) -> None:
     pages = real_pages()
-    path = damaged_file(tmp_path, damage, gz, pages)
+    path = damaged_file(tmp_path, damage, packing, pages)
     rows, stats = read_rows(path)
     _, reason, garbage = DAMAGES[damage]
     prefix = path.name.split(".")[0]
@@ -224,6 +227,31 @@ def test_unreadable_file_is_an_input_error(tmp_path: Path) -> None:
     path.write_bytes(b"this is no archive\n" * 100)
     rows, stats = read_rows(path)
     assert rows == [] and stats.input_errors == {"corrupt_warc": 1}
+
+
+def test_records_of_other_types_and_protocols(tmp_path: Path) -> None:
+    """Request, metadata and revisit records are no documents; a dns: response is one that
+    is dropped; a record without URI or date is still read."""
+    page = real_pages()[0]
+    dns = warc_record(
+        HttpResponse("dns:example.eu", b""), b"20240501120000\nexample.eu. 60 IN A 192.0.2.1"
+    )
+    dns = dns.replace(b"application/http; msgtype=response", b"text/dns")
+    request = page_record(url("types", 1), b"").replace(
+        b"WARC-Type: response", b"WARC-Type: request"
+    )
+    revisit = page_record(url("types", 2), b"").replace(
+        b"WARC-Type: response", b"WARC-Type: revisit"
+    )
+    bare = page_record(url("types", 3), page)
+    bare = bare.replace(f"WARC-Target-URI: {url('types', 3)}\r\n".encode(), b"")
+    bare = bare.replace(b"WARC-Date: 2024-05-01T12:00:00Z\r\n", b"")
+    rows, _ = read_rows(write_warc_gz(tmp_path / "types.warc.gz", [dns, request, revisit, bare]))
+    assert [(r["url"], r["date"], r["drop_reason"]) for r in rows] == [
+        ("dns:example.eu", "2024-05-01T12:00:00Z", "non_http_record"),
+        (None, None, None),
+    ]
+    assert rows[1]["html"] == page.decode("utf-8")
 
 
 # --- charsets -------------------------------------------------------------------------------
@@ -477,7 +505,7 @@ def test_run_over_damaged_archives_accounts_for_every_record(tmp_path: Path) -> 
         inputs / "clean.warc.gz", [page_record(url("clean", n), p) for n, p in enumerate(pages)]
     )
     for damage in ("too_short", "too_long", "garbage_between", "far_too_long"):
-        damaged_file(inputs, damage, gz=damage != "too_long", pages=pages)
+        damaged_file(inputs, damage, "plain" if damage == "too_long" else "gz", pages)
     (inputs / "test.arc.gz").write_bytes(
         b"".join(gzip.compress(r, mtime=0) for r in arc_file(pages))
     )

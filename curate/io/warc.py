@@ -68,7 +68,10 @@ def _response_fields(record: ArchiveRecord, config: ReadConfig) -> dict[str, Any
     try:
         http = parse_response(record.block)
     except BadHttp:
-        return {"drop_reason": "bad_http_headers"}
+        # a response of another protocol (Heritrix writes dns: lookups as responses) or a
+        # damaged HTTP head
+        is_http = "application/http" in record.headers.get("content-type", "").lower()
+        return {"drop_reason": "bad_http_headers" if is_http else "non_http_record"}
     fields: dict[str, Any] = {}
     headers = {h: v for h in KEPT_HTTP_HEADERS if (v := http.headers.get(h))}
     if headers:
