@@ -88,7 +88,8 @@ def _arc_headers(line: bytes) -> tuple[dict[str, str], int]:
 
 def _warc_headers(head: bytes) -> tuple[dict[str, str], int]:
     headers: dict[str, str] = {}
-    for line in head.decode("utf-8", errors="replace").splitlines()[1:]:
+    # split on LF only: splitlines() would also break a URI at U+0085 or U+2028
+    for line in head.decode("utf-8", errors="replace").split("\n")[1:]:
         name, colon, value = line.partition(":")
         if colon:
             headers.setdefault(name.strip().lower(), value.strip())
