@@ -93,6 +93,11 @@ def test_jsonl_plain_gz_zst_keep_ids_and_metadata(tmp_path: Path) -> None:
         "a.jsonl": raw,
         "b.jsonl.gz": gzip.compress(raw),
         "c.jsonl.zst": zstandard.ZstdCompressor().compress(raw),
+        # the other names the README lists for JSON lines
+        "d.ndjson": raw,
+        "e.ndjson.gz": gzip.compress(raw),
+        "f.ndjson.zst": zstandard.ZstdCompressor().compress(raw),
+        "g.json.gz": gzip.compress(raw),
     }
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
