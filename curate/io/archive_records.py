@@ -155,8 +155,9 @@ class Framer:
         return False
 
     def _next_start(self, offset: int, stop: int | None = None, discard: bool = False) -> int:
-        """The first record start in [offset, stop), -1 if none."""
-        marker = b"\n" if self.arc is not False else WARC_MARKER
+        """The first record start in [offset, stop), -1 if none. Before the first record, only
+        a WARC record is looked for (an ARC file starts with its ``filedesc`` record)."""
+        marker = b"\n" if self.arc else WARC_MARKER
         while True:
             found = self.stream.find(marker, offset, stop, discard)
             if found < 0:

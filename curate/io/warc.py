@@ -116,7 +116,8 @@ def _record_row(record: ArchiveRecord, path: Path, config: ReadConfig) -> dict[s
         else _response_fields(record, config)
     )
     if "drop_reason" in fields:
-        log.debug("read %s: record %s (%s) dropped: %s", path, row["id"], row["url"], fields)
+        reason = fields["drop_reason"]
+        log.debug("read %s: record %s (%s) dropped: %s", path, row["id"], row["url"], reason)
     return {**row, **fields}
 
 
