@@ -8,13 +8,16 @@ from pydantic import Field
 
 from curate.core.config import Section
 
+MAX_DOCUMENT_BYTES = 1 << 30
+
 
 class ReadConfig(Section):
     text_column: str = "text"
     id_column: str = "id"
     url_column: str = "url"
     date_column: str = "date"
-    max_document_bytes: int = Field(10_000_000, gt=0)
+    # a document (one page, one line's text) is held in memory whole, its HTML and text twice
+    max_document_bytes: int = Field(10_000_000, gt=0, le=MAX_DOCUMENT_BYTES)
     html_content_types: list[str] = ["text/html", "application/xhtml+xml"]
 
 

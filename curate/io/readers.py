@@ -17,8 +17,12 @@ from curate.stats import RunStats
 
 RowReader = Callable[[Path, ReadConfig, RunStats], Iterator[dict[str, Any]]]
 FORMATS: dict[str, tuple[tuple[str, ...], RowReader]] = {
-    "warc": ((".warc", ".warc.gz", ".arc.gz"), read_warc),
-    "jsonl": ((".jsonl", ".jsonl.gz", ".jsonl.zst", ".json.gz", ".ndjson"), read_jsonl),
+    # WARC, ARC and WET (Common Crawl names these .warc.wet.gz); compressed or not, by content
+    "warc": ((".warc", ".warc.gz", ".arc", ".arc.gz", ".wet", ".wet.gz"), read_warc),
+    "jsonl": (
+        (".jsonl", ".jsonl.gz", ".jsonl.zst", ".ndjson", ".ndjson.gz", ".ndjson.zst", ".json.gz"),
+        read_jsonl,
+    ),
     "parquet": ((".parquet",), read_parquet),
 }
 
