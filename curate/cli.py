@@ -88,6 +88,25 @@ def run(
 
 
 @app.command()
+def refilter(
+    source: Annotated[Path, typer.Argument(help="A finished run that kept signals")],
+    recipe: Annotated[Path, typer.Option(help="The recipe to re-decide it with")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output directory")],
+    force: Annotated[bool, typer.Option(help="Replace an output made by another recipe")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Apply RECIPE's language selection and thresholds to SOURCE's kept signals."""
+    from curate.tools.refilter import refilter as refilter_run
+
+    _setup_logging(verbose)
+    try:
+        summary, timing = refilter_run(source, load_recipe(recipe), output, force)
+    except (RecipeError, RunError, FileNotFoundError) as error:
+        raise fail(str(error)) from None
+    console.print(render_summary(summary, timing))
+
+
+@app.command()
 def inspect(output: Annotated[Path, typer.Argument(help="A run's output directory")]) -> None:
     """Summarise a run: languages, documents, bytes, drops per stage and reason."""
     from curate.tools.inspect_output import inspect_output
@@ -187,8 +206,14 @@ def eval_langid(
 
 @app.command()
 def calibrate(
-    inputs: Annotated[list[str], typer.Option("--input", "-i", help="Reference sample files")],
     language: Annotated[str, typer.Option(help="The sample's language, e.g. fra_Latn")],
+    inputs: Annotated[
+        list[str] | None, typer.Option("--input", "-i", help="Reference sample files")
+    ] = None,
+    signals: Annotated[
+        Path | None,
+        typer.Option(help="A run kept with output.signals: calibrate on its signals table"),
+    ] = None,
     quantiles: Annotated[str, typer.Option(help="LOW,HIGH: min rules at LOW, max at HIGH")] = (
         "0.05,0.95"
     ),
@@ -205,7 +230,13 @@ def calibrate(
     try:
         low, high = qc.parse_quantiles(quantiles)
         loaded = load_recipe(recipe) if recipe else None
-        result = qc.run_calibration(expand_inputs(inputs), language, loaded, low, high, max_docs)
+        if signals is not None:
+            result = qc.calibrate_from_signals(signals, language, loaded, low, high)
+        elif inputs:
+            paths = expand_inputs(inputs)
+            result = qc.run_calibration(paths, language, loaded, low, high, max_docs)
+        else:
+            raise ValueError("give the sample with --input, or a run's signals with --signals")
         published = qc.load_reference(reference) if reference else None
     except (RecipeError, RunError, UnsupportedInput, FileNotFoundError, ValueError) as error:
         raise fail(str(error)) from None
@@ -213,7 +244,8 @@ def calibrate(
     out.print(qc.distribution_table(result))
     out.print(qc.threshold_table(result, published))
     if output is not None:
-        qc.write_overrides(output, qc.overrides_yaml(result, inputs, recipe, output))
+        sample = inputs or [f"{signals}/signals/{language}"]
+        qc.write_overrides(output, qc.overrides_yaml(result, sample, recipe, output))
         console.print(f"overrides written to {output}")
 
 

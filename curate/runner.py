@@ -166,16 +166,19 @@ class Run:
             },
             "stages": _stages(self.recipe),
             "tokenizer": _tokenizer(self.out),
-            "inputs": [
-                {
-                    "unit": u.name,
-                    "path": str(u.path),
-                    "bytes": u.path.stat().st_size,
-                    "sha256": sha256_of(u.path),
-                }
-                for u in units
-            ],
+            "inputs": self._input_entries(units),
         }
+
+    def _input_entries(self, units: list[WorkUnit]) -> list[dict[str, Any]]:
+        return [
+            {
+                "unit": u.name,
+                "path": str(u.path),
+                "bytes": u.path.stat().st_size,
+                "sha256": sha256_of(u.path),
+            }
+            for u in units
+        ]
 
 
 def _stages(recipe: Recipe) -> list[dict[str, Any]]:

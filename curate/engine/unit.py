@@ -27,10 +27,18 @@ from curate.core.stage import Stage
 from curate.io.atomic import write_json
 from curate.io.readers import read_batches
 from curate.io.rejected import RejectedWriter, rejected_paths
+from curate.io.signals import SignalsWriter, signals_paths, unit_record_path
 from curate.io.writer import LEDGER_SCHEMA, ParquetSink, ShardWriter, ledger_rows
-from curate.pipeline import READ_STAGE, build_stages, output_schema, stage_names
+from curate.pipeline import (
+    READ_STAGE,
+    build_stages,
+    early_stage_names,
+    output_schema,
+    signals_schema,
+    stage_names,
+)
 from curate.recipe import Recipe
-from curate.schema import WORKING_COLUMNS, split_kept
+from curate.schema import SIGNALS_ROW, WORKING_COLUMNS, split_kept
 from curate.stats import RunStats
 
 log = logging.getLogger(__name__)
@@ -65,8 +73,9 @@ def _clear_partial_output(out: Path, unit: WorkUnit) -> None:
     for stale in (out / "data").glob(f"*/{unit.name}-*.parquet"):
         stale.unlink()
     (out / "dropped" / f"{unit.name}.parquet").unlink(missing_ok=True)
-    for stale in rejected_paths(out, unit.name):
+    for stale in rejected_paths(out, unit.name) + signals_paths(out, unit.name):
         stale.unlink()
+    unit_record_path(out, unit.name).unlink(missing_ok=True)
 
 
 @dataclass
@@ -75,7 +84,8 @@ class BatchRecord:
 
     ``index`` numbers the unit's batches from 0; the final record's index is the number of
     batches, and its stats carry what reading the whole input counted (input errors, seconds).
-    ``ledger`` and ``rejected`` hold the dropped rows, in the order the files get them.
+    ``ledger`` and ``rejected`` hold the dropped rows, in the order the files get them;
+    ``signals`` the rows dropped after language ID when the recipe keeps signals.
     """
 
     unit: int
@@ -84,6 +94,7 @@ class BatchRecord:
     stats: RunStats
     ledger: list[pa.Table] = field(default_factory=list)
     rejected: list[tuple[pa.Table, str]] = field(default_factory=list)
+    signals: list[pa.Table] = field(default_factory=list)
     docs_read: int = 0
     final: bool = False
 
@@ -142,6 +153,8 @@ def apply_stage(record: BatchRecord, stage: Stage, aside: SetAside) -> BatchReco
         record.ledger.append(ledger_rows(dropped, stage.name))
     if dropped.num_rows and aside.rejected:
         record.rejected.append((dropped, stage.name))
+    if dropped.num_rows and SIGNALS_ROW in dropped.column_names:
+        record.signals.append(dropped)
     return record
 
 
@@ -156,6 +169,9 @@ class UnitAssembler:
         ledger_path = out / "dropped" / f"{unit.name}.parquet"
         self._ledger = ParquetSink(ledger_path, LEDGER_SCHEMA, recipe.output)
         self._rejected = RejectedWriter(out, unit.name, recipe.output)
+        schema = signals_schema(recipe)
+        self._signals = schema and SignalsWriter(out, unit.name, schema, recipe.output)
+        self._early = frozenset(early_stage_names(recipe))
         self._stats = RunStats(stage_names(recipe))
         self._pending: dict[int, BatchRecord] = {}
         self._next = 0
@@ -190,6 +206,10 @@ class UnitAssembler:
         for dropped, stage in record.rejected:
             self._rejected.write(dropped, stage)
         docs = record.docs
+        if self._signals:
+            kept = [docs] if docs is not None and SIGNALS_ROW in docs.column_names else []
+            early = sum(t.num_rows for t in record.ledger if t["stage"][0].as_py() in self._early)
+            self._signals.write(record.index, record.signals + kept, early)
         if docs is not None and docs.num_rows:
             start = time.perf_counter()
             working = [c for c in WORKING_COLUMNS if c in docs.column_names]
@@ -206,6 +226,8 @@ class UnitAssembler:
         self._stats.seconds[WRITE_STEP] += time.perf_counter() - start
         self._ledger.close()
         self._rejected.close()
+        if self._signals:
+            self._signals.close()
         result = {"unit": self.unit.name, "input": str(self.unit.path)}
         result["stats"] = self._stats.to_dict(True)
         write_json(done_marker(self.out, self.unit), result)
