@@ -13,8 +13,11 @@ import pytest
 from curate.engine.local import LocalEngine
 from curate.recipe import deep_merge, load_raw, parse_recipe
 from curate.runner import Run
+from curate.schema import DROP_DETAIL, DROP_REASON, make_batch
+from curate.stages.compliance.optout import OptOut
+from curate.stages.compliance.url import UrlFilter
 from curate.stages.quality import rules
-from curate.stages.quality.config import FiltersConfig
+from curate.stages.quality.config import FiltersConfig, OptOutConfig, UrlFilterConfig
 from curate.stages.quality.text_filters import document_context
 from curate.tools.calibrate import calibrate_from_signals
 from curate.tools.near_threshold import near_threshold, read_signals
@@ -155,3 +158,24 @@ def test_near_threshold_counts_documents_within_five_percent(kept: Path) -> None
 def test_details_show_the_value_and_the_threshold(value: float, limit: float, shown: str) -> None:
     assert rules.below("alpha_words_ratio", value, limit) == shown
     assert rules.below("alpha_words_ratio", limit, limit) is None
+
+
+def test_opt_out_and_url_drops_name_their_evidence(tmp_path: Path) -> None:
+    blocklist = tmp_path / "adult.txt"
+    blocklist.write_text("blocked.example\n")
+    page = '<html><head><meta name="tdm-reservation" content="1"></head><body>x</body></html>'
+    rows = [
+        {"id": "a", "url": "https://free.example/", "html": "<html><body>x</body></html>"},
+        {"id": "b", "url": "https://free.example/b", "html": page},
+        {"id": "c", "url": "https://www.blocked.example/x", "html": "<p>x</p>"},
+    ]
+    batch = make_batch(rows, with_html=True)
+    batch = OptOut(OptOutConfig())(batch)
+    lists = UrlFilterConfig(blocklists=[{"file": str(blocklist), "match": "domain"}])
+    batch = UrlFilter(lists)(batch)
+    assert batch.column(DROP_DETAIL).to_pylist() == [
+        None,
+        '<meta name="tdm-reservation" content="1">',
+        "host=www.blocked.example url=https://www.blocked.example/x",
+    ]
+    assert batch.column(DROP_REASON).to_pylist()[1:] == ["optout_tdm_meta", "url_blocked_adult"]
