@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+from rich.console import Console
 
+from curate.card import CardOptions, write_card
 from curate.engine.local import LocalEngine
 from curate.recipe import deep_merge, load_raw, parse_recipe
 from curate.runner import Run
@@ -20,6 +23,7 @@ from curate.stages.quality import rules
 from curate.stages.quality.config import FiltersConfig, OptOutConfig, UrlFilterConfig
 from curate.stages.quality.text_filters import document_context
 from curate.tools.calibrate import calibrate_from_signals
+from curate.tools.inspect_output import inspect_output
 from curate.tools.near_threshold import near_threshold, read_signals
 from tests.conftest import RECIPES, write_sentence_documents
 
@@ -179,3 +183,14 @@ def test_opt_out_and_url_drops_name_their_evidence(tmp_path: Path) -> None:
         "host=www.blocked.example url=https://www.blocked.example/x",
     ]
     assert batch.column(DROP_REASON).to_pylist()[1:] == ["optout_tdm_meta", "url_blocked_adult"]
+
+
+def test_inspect_and_the_card_show_borderline_rules(kept: Path, tmp_path: Path) -> None:
+    console = Console(record=True, width=200)
+    inspect_output(kept, console)
+    assert "within 5% of a threshold" in console.export_text()
+    card = tmp_path / "card"
+    shutil.copytree(kept, card)
+    write_card(card, CardOptions())
+    text = (card / "README.md").read_text()
+    assert "## Borderline rules" in text and "gopher_quality.min_doc_words" in text
