@@ -98,6 +98,7 @@ def test_the_signals_table_holds_every_document_that_reached_language_id(kept: P
     } <= names
     assert {"fineweb_quality.line_punct_ratio", "gopher_repetition.top_2_gram"} <= names
     assert all(t.column("langid.top_labels").null_count == 0 for t in tables)
+    assert "pii.email" in names and greek.column("pii.email").null_count == greek.num_rows
 
 
 def test_stored_signals_decide_as_the_filters_do(kept: Path) -> None:

@@ -58,7 +58,8 @@ class Stage:
     @property
     def signal_fields(self) -> tuple[pa.Field, ...]:
         """The signals it keeps per document for the signals table (``output.signals``)."""
-        return ()
+        found = {f.name: f for child in self.children() for f in child.signal_fields}
+        return tuple(found.values())
 
     def children(self) -> tuple[Stage, ...]:
         return ()

@@ -43,8 +43,10 @@ def signal_rows(table: pa.Table, batch: int, schema: pa.Schema) -> pa.Table:
             columns[f.name] = table.column(SIGNALS_ROW)
         elif f.name == "batch":
             columns[f.name] = pa.array([batch] * table.num_rows, pa.int32())
-        else:
+        elif f.name in table.column_names:
             columns[f.name] = table.column(f.name)
+        else:  # a stage after this document's drop (e.g. PII counts of a dropped document)
+            columns[f.name] = pa.nulls(table.num_rows, f.type)
     return pa.table(columns).cast(schema)
 
 

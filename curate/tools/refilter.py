@@ -167,8 +167,11 @@ def _decision_stages(recipe: Recipe) -> list[Stage]:
     return stages[first:]
 
 
-def _documents(rows: pa.Table) -> pa.Table:
-    """Signals-table rows back into a batch as it entered language ID, signals attached."""
+def _documents(rows: pa.Table, stages: list[Stage]) -> pa.Table:
+    """Signals-table rows back into a batch as it entered language ID, with language ID's
+    signals; the signals of later stages (PII counts) are measured again."""
+    later = {f.name for stage in stages[1:] for f in stage.signal_fields}
+    rows = rows.drop_columns([name for name in rows.column_names if name in later])
     batch = rows.drop_columns(["batch"]).rename_columns(
         [SIGNALS_ROW if n == "row" else n for n in rows.column_names if n != "batch"]
     )
@@ -220,7 +223,7 @@ def refilter_unit(
             if signals is not None
             else None
         )
-        docs = _documents(rows) if rows is not None and rows.num_rows else None
+        docs = _documents(rows, stages) if rows is not None and rows.num_rows else None
         record = BatchRecord(0, index, docs, RunStats())
         if early_rows and ledger is not None and aside.ledger:
             record.ledger.append(ledger.slice(offset, early_rows))
