@@ -332,7 +332,7 @@ def c4_lines(
 
 
 def _c4_line_reason(line: str, words: list[str], cfg: C4QualityConfig) -> str | None:
-    if cfg.max_word_length is not None and any(len(w) > cfg.max_word_length for w in words):
+    if cfg.max_word_length is not None and max(map(len, words), default=0) > cfg.max_word_length:
         return "too_long_word"
     return None
 
