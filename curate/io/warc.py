@@ -16,8 +16,8 @@ from typing import Any
 
 from curate.io.archive_records import ArchiveRecord, Framer, UnreadableArchive
 from curate.io.archive_stream import ArchiveStream
-from curate.io.http_body import BadHttp, decode_body, decode_page, parse_response
 from curate.io.config import ReadConfig
+from curate.io.http_body import BadHttp, decode_body, decode_page, parse_response
 from curate.schema import metadata_json
 from curate.stats import RunStats
 
