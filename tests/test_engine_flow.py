@@ -17,7 +17,7 @@ from curate.engine.unit import (
     plan_units,
     read_unit,
 )
-from curate.pipeline import build_stages
+from curate.pipeline import build_stages, output_schema
 from curate.runner import Run
 
 from .helpers import labelled_jsonl, recipe
@@ -59,10 +59,13 @@ def test_records_in_any_order_and_twice_give_the_local_bytes(
     arriving = records + repeats
     random.Random(7).shuffle(arriving)
     units = plan_units(inputs)
+    schema = output_schema(build_stages(run.recipe))
     assemblers: dict[int, UnitAssembler] = {}
     for record in arriving:
         if record.unit not in assemblers:
-            assemblers[record.unit] = UnitAssembler(units[record.unit], run.recipe, assembled)
+            assemblers[record.unit] = UnitAssembler(
+                units[record.unit], run.recipe, assembled, schema
+            )
         assembler = assemblers[record.unit]
         was_complete = assembler.complete
         assembler.add(record)
@@ -76,7 +79,9 @@ def test_records_in_any_order_and_twice_give_the_local_bytes(
 
 def test_a_unit_missing_a_batch_is_not_marked_done(inputs: list[Path], tmp_path: Path) -> None:
     records = [r for r in records_of(inputs[:1], 4) if r.index != 1]
-    assembler = UnitAssembler(plan_units(inputs[:1])[0], recipe("base"), tmp_path)
+    base = recipe("base")
+    schema = output_schema(build_stages(base))
+    assembler = UnitAssembler(plan_units(inputs[:1])[0], base, tmp_path, schema)
     written = sum(assembler.add(record) for record in records)
     assert written == 4  # batch 0 only: the rest wait for batch 1
     assert not assembler.complete

@@ -39,7 +39,7 @@ from curate.engine.unit import (
     apply_stage,
     read_unit,
 )
-from curate.pipeline import build_stages
+from curate.pipeline import build_stages, output_schema
 from curate.recipe import Recipe
 
 log = logging.getLogger(__name__)
@@ -238,6 +238,7 @@ class RayEngine:
     ) -> list[WorkUnit]:
         """One pass over ``units``; returns those that did not finish."""
         dataset = plan_dataset(units, recipe, self.concurrency())
+        schema = output_schema(build_stages(recipe))
         assemblers: dict[int, UnitAssembler] = {}
         finished: set[int] = set()
         for table in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
@@ -245,7 +246,8 @@ class RayEngine:
                 if record.unit in finished:
                     continue
                 if record.unit not in assemblers:
-                    assemblers[record.unit] = UnitAssembler(units[record.unit], recipe, out)
+                    unit = units[record.unit]
+                    assemblers[record.unit] = UnitAssembler(unit, recipe, out, schema)
                 assembler = assemblers[record.unit]
                 on_docs(assembler.add(record))
                 if assembler.complete:

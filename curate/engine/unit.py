@@ -146,12 +146,14 @@ def apply_stage(record: BatchRecord, stage: Stage, aside: SetAside) -> BatchReco
 
 
 class UnitAssembler:
-    """Writes one unit's records to its shards, ledger and rejected files in batch order."""
+    """Writes one unit's records to its shards, ledger and rejected files in batch order.
 
-    def __init__(self, unit: WorkUnit, recipe: Recipe, out: Path) -> None:
+    ``schema`` is the output schema of the stages that made the records (``output_schema``).
+    """
+
+    def __init__(self, unit: WorkUnit, recipe: Recipe, out: Path, schema: pa.Schema) -> None:
         self.unit, self.out = unit, out
         _clear_partial_output(out, unit)
-        schema = output_schema(recipe)
         self._shards = ShardWriter(out, unit.name, schema, recipe.output)
         ledger_path = out / "dropped" / f"{unit.name}.parquet"
         self._ledger = ParquetSink(ledger_path, LEDGER_SCHEMA, recipe.output)
@@ -234,7 +236,7 @@ def process_unit(
     aside = SetAside.of(recipe)
     for stage in stages:
         stage.setup()
-    assembler = UnitAssembler(unit, recipe, out)
+    assembler = UnitAssembler(unit, recipe, out, output_schema(stages))
     try:
         for record in read_unit(unit, 0, recipe):
             for stage in stages:
