@@ -136,15 +136,21 @@ class Framer:
             offset += 1
         return offset
 
-    def _is_start(self, offset: int) -> bool:
+    def _is_start(self, offset: int, resync: bool = False) -> bool:
+        """Whether a record starts at ``offset``: a start line at a line or member start. When
+        resyncing after damage, a WARC record may also start mid-line (the damage took the
+        previous trailer) if a whole plausible header follows."""
         stream = self.stream
-        if offset > 0 and not (
-            stream.is_segment_start(offset) or stream.startswith(b"\n", offset - 1)
-        ):
+        line_start = (
+            offset == 0 or stream.is_segment_start(offset) or stream.startswith(b"\n", offset - 1)
+        )
+        if not (line_start or resync and self.arc is False):
             return False
         if self.arc is not True and stream.startswith(WARC_MARKER, offset):
             line_end = stream.find(b"\n", offset, offset + 16)
             if line_end > 0 and _WARC_START.fullmatch(stream.get(offset, line_end + 1)):
+                if not (line_start or self._plausible_header(offset)):
+                    return False
                 self.arc = False
                 return True
         if self.arc is not False:
@@ -153,6 +159,13 @@ class Framer:
                 self.arc = True
                 return True
         return False
+
+    def _plausible_header(self, offset: int) -> bool:
+        try:
+            headers = self._header(offset)[0]
+        except Damaged:
+            return False
+        return "warc-type" in headers and "warc-record-id" in headers
 
     def _next_start(self, offset: int, stop: int | None = None, discard: bool = False) -> int:
         """The first record start in [offset, stop), -1 if none. Before the first record, only
@@ -163,13 +176,13 @@ class Framer:
             if found < 0:
                 return -1
             candidate = found + 1 if marker == b"\n" else found
-            if self._is_start(candidate):
+            if self._is_start(candidate, resync=True):
                 return candidate
             offset = found + 1
 
     def _read(self, offset: int) -> tuple[ArchiveRecord, int]:
         """The record starting at ``offset`` (a start line) and where reading goes on."""
-        if not self._is_start(offset):
+        if not self._is_start(offset, resync=True):
             start = self._next_start(offset + 1, discard=True)
             if start < 0 and self.stream.truncated:
                 detail = "file ends inside a gzip member"
@@ -190,7 +203,8 @@ class Framer:
         if next_offset is None:
             detail = f"length {length} does not end at a record boundary"
             record = ArchiveRecord(offset, headers, block, length, CORRUPT, detail)
-            return record, self._next_start(block_start)
+            # from the record's start: a damaged header may have ended inside the next record
+            return record, self._next_start(offset + 1)
         return ArchiveRecord(offset, headers, block, length), next_offset
 
     def _header(self, offset: int) -> tuple[dict[str, str], int, int]:
@@ -221,20 +235,17 @@ class Framer:
             after += 1
         if stream.at_eof(after) or stream.is_segment_start(after) or self._is_start(after):
             return after
+        # Bytes that start no record after an intact trailer: garbage after a good record,
+        # reported on their own.
         exact = b"\n" if self.arc else b"\r\n\r\n"
-        if not stream.startswith(exact, block_end):
-            return None
-        # Bytes that start no record follow an intact trailer. In a gzip file whose record
-        # started a member, the member framing says the length is wrong; else they are garbage
-        # after a good record, reported on their own.
-        return None if stream.gzip and stream.is_segment_start(offset) else after
+        return after if stream.startswith(exact, block_end) else None
 
     def _ended_inside(
         self, offset: int, headers: dict[str, str], block_start: int, length: int
     ) -> tuple[ArchiveRecord, int]:
         """The file ends inside the declared block: a truncated record, unless a record starts
         inside the block (the length was wrong)."""
-        start = self._next_start(block_start)
+        start = self._next_start(offset + 1)
         block = self.stream.get(block_start, self.stream.end)
         if start >= 0:
             detail = f"length {length} runs into the next record"
@@ -251,7 +262,7 @@ class Framer:
         self.stream.ensure(head_end)
         head = self.stream.get(block_start, min(head_end, self.stream.end))
         block_end = block_start + length
-        start = self._next_start(block_start, block_end, discard=True)
+        start = self._next_start(offset + 1, block_end, discard=True)
         if start >= 0:
             detail = f"length {length} runs into the next record"
             return ArchiveRecord(offset, headers, head, length, CORRUPT, detail), start
