@@ -3,9 +3,10 @@
 A record is trusted when its header parses and its declared length ends at a record boundary:
 the trailer (CRLF CRLF for WARC, a newline for ARC; a few CR/LF either way), then the end of
 the file, the next record's start line or the next gzip member. Otherwise the record is
-reported damaged (``corrupt_record``) and reading resumes at the next record start inside or
-after it: a line ``WARC/1.x`` (ARC: a record header line) at a line start or gzip member
-start. Bytes between records that start no record are one ``corrupt_record``; a record the
+reported damaged (``corrupt_record``) and reading resumes at the next record start after
+its own: a line ``WARC/1.x`` (ARC: a record header line) at a line start or gzip member
+start, or, since damage may have taken the previous trailer, mid-line if a whole plausible
+WARC header follows. Bytes between records that start no record are one ``corrupt_record``; a record the
 file ends inside is a ``truncated_record``. Only a file in which no record starts at all is
 unreadable (:class:`UnreadableArchive`).
 
