@@ -6,9 +6,9 @@ the file, the next record's start line or the next gzip member. Otherwise the re
 reported damaged (``corrupt_record``) and reading resumes at the next record start after
 its own: a line ``WARC/1.x`` (ARC: a record header line) at a line start or gzip member
 start, or, since damage may have taken the previous trailer, mid-line if a whole plausible
-WARC header follows. Bytes between records that start no record are one ``corrupt_record``; a record the
-file ends inside is a ``truncated_record``. Only a file in which no record starts at all is
-unreadable (:class:`UnreadableArchive`).
+WARC header follows. Bytes between records that start no record are one ``corrupt_record``;
+a record the file ends inside is a ``truncated_record``. Only a file in which no record
+starts at all is unreadable (:class:`UnreadableArchive`).
 
 Blocks are kept up to ``keep`` bytes; the rest of a longer block is skipped unread into
 memory, watching for a record start inside it (a length too long by far).
@@ -215,14 +215,13 @@ class Framer:
             line_end = stream.find(b"\n", offset, offset + MAX_HEADER_BYTES)
             headers, length = _arc_headers(stream.get(offset, line_end + 1))
             return headers, line_end + 1, length
-        ends = [
-            end + len(blank)
-            for blank in (b"\n\r\n", b"\n\n")
-            if (end := stream.find(blank, offset, offset + MAX_HEADER_BYTES)) >= 0
-        ]
-        if not ends:
+        # the blank line ending the header: CRLF, or LF as some writers have it (searched only
+        # before the CRLF one, not through the block)
+        crlf = stream.find(b"\n\r\n", offset, offset + MAX_HEADER_BYTES)
+        lf = stream.find(b"\n\n", offset, crlf if crlf >= 0 else offset + MAX_HEADER_BYTES)
+        if lf < 0 and crlf < 0:
             raise Damaged(f"WARC header without an end in {MAX_HEADER_BYTES} bytes")
-        block_start = min(ends)
+        block_start = lf + 2 if lf >= 0 else crlf + 3
         headers, length = _warc_headers(stream.get(offset, block_start))
         return headers, block_start, length
 
