@@ -29,6 +29,7 @@ BINARY_CONTROL_SHARE = 0.1
 CONTROL_BYTES = bytes([*range(9), *range(14, 32)])
 BINARY_SIGNATURES = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b")
 DOCUMENT_TYPES = frozenset({"response", "conversion"})
+OTHER_TYPES = frozenset({"warcinfo", "request", "metadata", "revisit", "resource", "continuation"})
 # Room for the HTTP head on top of a document of ``read.max_document_bytes``.
 HTTP_HEAD_BYTES = 1 << 20
 
@@ -104,12 +105,14 @@ def _record_row(record: ArchiveRecord, path: Path, config: ReadConfig) -> dict[s
         "date": headers.get("warc-date"),
         "source": path.name,
     }
-    if record.damage is not None:
+    if record.damage is not None or record.type not in DOCUMENT_TYPES:
+        reason = record.damage or "unknown_record_type"
+        detail = record.detail or f"WARC-Type {record.type!r}"
         log.warning(
             "read %s: record at byte %d (%s) dropped: %s, %s",
-            path, record.offset, row["url"], record.damage, record.detail,
+            path, record.offset, row["url"], reason, detail,
         )  # fmt: skip
-        return {**row, "drop_reason": record.damage}
+        return {**row, "drop_reason": reason}
     fields = (
         _conversion_fields(record, config)
         if record.type == "conversion"
@@ -122,11 +125,10 @@ def _record_row(record: ArchiveRecord, path: Path, config: ReadConfig) -> dict[s
 
 
 def _is_document(record: ArchiveRecord) -> bool:
-    """Response and conversion records are documents; so is a damaged record of unknown type
-    (garbage, an unreadable header): it may have been one."""
-    if record.type in DOCUMENT_TYPES:
-        return True
-    return record.damage is not None and not record.type
+    """Response and conversion records are documents; so is a record of another type than
+    the standard's (a damaged ``WARC-Type``, or none) or of none (garbage, an unreadable
+    header): it may have been one."""
+    return record.type not in OTHER_TYPES
 
 
 def read_warc(path: Path, config: ReadConfig, stats: RunStats) -> Iterator[dict[str, Any]]:
