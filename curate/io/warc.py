@@ -79,13 +79,13 @@ def _http_header(record: Any, name: str) -> str | None:
     return record.http_headers.get(name) if record.http_headers else None
 
 
-def _record_row(record: Any, path: Path, number: int, config: ReadConfig) -> dict[str, Any]:
+def _record_row(record: Any, source: str, number: int, config: ReadConfig) -> dict[str, Any]:
     body = record.reader.read(config.max_document_bytes + 1)
     row: dict[str, Any] = {
-        "id": _strip_brackets(record.record_id or f"{path.name}/{number}"),
+        "id": _strip_brackets(record.record_id or f"{source}/{number}"),
         "url": record.headers.get("WARC-Target-URI"),
         "date": record.headers.get("WARC-Date"),
-        "source": path.name,
+        "source": source,
     }
     headers = {h: v for h in KEPT_HTTP_HEADERS if (v := _http_header(record, h))}
     if headers:
@@ -94,14 +94,17 @@ def _record_row(record: Any, path: Path, number: int, config: ReadConfig) -> dic
     if reason is not None:
         row["drop_reason"] = reason
         level = logging.WARNING if reason in DAMAGE_REASONS else logging.DEBUG
-        log.log(level, "read %s: record %s (%s) dropped: %s", path, row["id"], row["url"], reason)
+        log.log(level, "read %s: record %s (%s) dropped: %s", source, row["id"], row["url"], reason)
         return row
     row["html"] = _decode(body, record.http_charset)
     return row
 
 
-def read_warc(path: Path, config: ReadConfig, stats: RunStats) -> Iterator[dict[str, Any]]:
+def read_warc(
+    path: Path, config: ReadConfig, stats: RunStats, source: str | None = None
+) -> Iterator[dict[str, Any]]:
     """Yield one row per HTTP response record; unusable records carry a ``drop_reason``."""
+    source = source or path.name
     from fastwarc.warc import ArchiveIterator, WarcRecordType
 
     records = 0
@@ -111,13 +114,13 @@ def read_warc(path: Path, config: ReadConfig, stats: RunStats) -> Iterator[dict[
             for record in iterator:
                 records += 1
                 try:
-                    yield _record_row(record, path, records, config)
+                    yield _record_row(record, source, records, config)
                 except (OSError, ValueError) as error:
                     stats.record_input_error("broken_record")
                     log.warning("read %s: record %d unreadable (%s)", path, records, error)
                     yield {
-                        "id": f"{path.name}/{records}",
-                        "source": path.name,
+                        "id": f"{source}/{records}",
+                        "source": source,
                         "drop_reason": "broken_record",
                     }
         except OSError as error:
