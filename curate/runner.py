@@ -1,7 +1,8 @@
 """A run: plan units from the inputs, resume, run an engine, then account and record.
 
 Outputs beside the shards: ``stats.json`` (deterministic), ``timing.json`` (seconds per stage),
-``manifest.json`` (resolved recipe, versions, model checksum, inputs with checksums).
+``manifest.json`` (resolved recipe, versions, each stage's description and model files with
+their checksums, inputs with checksums).
 
 A run holds ``OUT/.curate.lock`` from start to end. SIGINT and SIGTERM stop it between
 documents: workers are stopped, finished units stay committed, temporaries are removed, and
@@ -29,13 +30,17 @@ from typing import Any, Protocol
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from curate import __version__
+from curate.core.errors import RunError
+from curate.core.hashing import sha256_of
+from curate.core.registry import describe_stage
+from curate.core.stage import ParallelMap
 from curate.engine.unit import ProgressCallback, WorkUnit, done_marker
 from curate.io.atomic import remove_stale_temps, write_json
 from curate.io.lock import OutputLock, OutputLocked
 from curate.io.readers import FORMATS, input_format
 from curate.io.run_identity import IdentityError, RunIdentity, new_identity, resume_identity
-from curate.langid import locate_model, registry, sha256_of
-from curate.pipeline import build_corpus_passes, stage_names
+from curate.models.langid import locate_model, registry
+from curate.pipeline import build_corpus_passes, build_stages, stage_names
 from curate.recipe import Recipe
 from curate.stats import RunStats
 
@@ -48,7 +53,6 @@ RECORDED_PACKAGES = (
     "pyarrow",
     "polars",
     "datatrove",
-    "datasketch",
     "numpy",
     "scipy",
     "pydantic",
@@ -56,10 +60,6 @@ RECORDED_PACKAGES = (
     "mistral_common",
     "tiktoken",
 )
-
-
-class RunError(Exception):
-    """A run that cannot start: the message says why, in one line."""
 
 
 class Interrupted(BaseException):
@@ -76,6 +76,8 @@ class Interrupted(BaseException):
 
 
 class Engine(Protocol):
+    map: ParallelMap
+
     def run(
         self,
         units: list[WorkUnit],
@@ -311,7 +313,7 @@ class Run:
                 on_unit=lambda _result: progress.advance(done, 1),
             )
         stats, timing = self._merge(units)
-        corpus_passes = build_corpus_passes(self.recipe, getattr(engine, "map", None))
+        corpus_passes = build_corpus_passes(self.recipe, engine.map)
         if corpus_passes:
             passes = {"passes": [p.name for p in corpus_passes]}
             write_json(self.out / "work" / PASSES_FILE, passes)
@@ -348,6 +350,7 @@ class Run:
                 "source_url": spec.source_url if spec else None,
                 "licence": spec.licence if spec else None,
             },
+            "stages": _stages(self.recipe),
             "tokenizer": _tokenizer(self.out),
             "inputs": [
                 {
@@ -360,6 +363,27 @@ class Run:
                 for entry in self.identity.inputs
             ],
         }
+
+
+def _stages(recipe: Recipe) -> list[dict[str, Any]]:
+    """Each stage and pass in run order: what it does and the model files it loaded."""
+    checksums: dict[Path, str] = {}
+    entries = []
+    for stage in build_stages(recipe):
+        models = [
+            {
+                "name": model.name,
+                "file": model.path.name,
+                "sha256": checksums.setdefault(model.path, sha256_of(model.path)),
+            }
+            for model in stage.models()
+        ]
+        entries.append(_stage_entry(stage.name, models))
+    return entries + [_stage_entry(p.name, []) for p in build_corpus_passes(recipe)]
+
+
+def _stage_entry(name: str, models: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"name": name, "description": describe_stage(name), "models": models}
 
 
 def _tokenizer(out: Path) -> dict[str, Any] | None:

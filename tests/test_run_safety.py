@@ -225,14 +225,14 @@ def test_second_run_on_a_locked_output_is_refused(tmp_path: Path) -> None:
     out.mkdir()
     owner = {"host": socket.gethostname(), "pid": os.getpid(), "started": "2026-12-02T01:00:00Z"}
     (out / LOCK_NAME).write_text(json.dumps(owner))
-    refused = cli("run", "recipes/base.yaml", "-i", str(tmp_path / "in"), "-o", str(out))
+    refused = cli("run", "base", "-i", str(tmp_path / "in"), "-o", str(out))
     line = error_line(refused)
     assert f"pid {os.getpid()}" in line and "in use by another curate run" in line
     assert not (out / "work").exists()
     other = {**owner, "host": "another-node"}
     (out / LOCK_NAME).write_text(json.dumps(other))
     assert "on another-node" in error_line(
-        cli("run", "recipes/base.yaml", "-i", str(tmp_path / "in"), "-o", str(out))
+        cli("run", "base", "-i", str(tmp_path / "in"), "-o", str(out))
     )
 
 
@@ -254,7 +254,7 @@ def test_two_runs_at_once_one_is_refused(tmp_path: Path) -> None:
     for n in range(4):
         write_docs(tmp_path / "in" / f"part-{n}.jsonl", n * 100, 60)
     out = tmp_path / "out"
-    args = ["run", "recipes/base.yaml", "-i", str(tmp_path / "in"), "-o", str(out)]
+    args = ["run", "base", "-i", str(tmp_path / "in"), "-o", str(out)]
     first = subprocess.Popen(
         [sys.executable, "-m", "curate.cli", *args, "--workers", "1"],
         cwd=REPO,
@@ -512,7 +512,7 @@ def test_disk_full_is_one_line_and_leaves_no_temporaries(
 def test_read_only_output_is_one_line(tmp_path: Path, tiny_disk: Path) -> None:
     write_docs(tmp_path / "in" / "a.jsonl", 0, 4)
     subprocess.run(["mount", "-o", "remount,ro", str(tiny_disk)], check=True)  # noqa: S607
-    failed = cli("run", "recipes/base.yaml", "-i", str(tmp_path / "in"), "-o", str(tiny_disk))
+    failed = cli("run", "base", "-i", str(tmp_path / "in"), "-o", str(tiny_disk))
     line = error_line(failed)
     assert str(tiny_disk) in line and "Read-only file system" in line
 
@@ -524,6 +524,6 @@ def test_read_only_output_is_one_line(tmp_path: Path, tiny_disk: Path) -> None:
 def test_workers_below_one_are_refused(tmp_path: Path, workers: str) -> None:
     write_docs(tmp_path / "in" / "a.jsonl", 0, 2)
     args = ["-i", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--workers", workers]
-    line = error_line(cli("run", "recipes/base.yaml", *args))
+    line = error_line(cli("run", "base", *args))
     assert f"--workers must be 1 or more, not {workers}" in line
     assert not (tmp_path / "out").exists()

@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from curate.core.hashing import sha256_of
 from curate.engine.unit import WorkUnit, common_root, plan_units
-from curate.langid import sha256_of
 
 log = logging.getLogger(__name__)
 FORMAT = 2
