@@ -18,7 +18,7 @@ from curate.engine.local import LocalEngine
 from curate.io.readers import UnsupportedInput
 from curate.models.tokenizers import Tokenize, TokenizerError
 from curate.recipe import RecipeError, load_recipe, locate_recipe
-from curate.runner import Run, expand_inputs
+from curate.runner import Interrupted, Run, expand_inputs
 from curate.tools.inspect_output import render_summary
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -35,7 +35,7 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}", highlight=False)
+    console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(USAGE_ERROR)
 
 
@@ -57,7 +57,9 @@ def run(
     wait_nodes: Annotated[
         int, typer.Option(help="Ray: wait until the cluster has this many nodes (Slurm jobs)")
     ] = 0,
-    force: Annotated[bool, typer.Option(help="Replace an output made by another recipe")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Delete what OUTPUT holds from an earlier run, then run")
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run RECIPE over the inputs, writing per-language Parquet shards to OUTPUT."""
@@ -65,9 +67,11 @@ def run(
     extra = list(ctx.args)
     if any(arg.startswith("-") for arg in extra):
         raise fail(f"unexpected option among inputs: {' '.join(extra)}")
+    if workers is not None and workers < 1:
+        raise fail(f"--workers must be 1 or more, not {workers}")
     try:
         loaded = load_recipe(recipe)
-        paths = expand_inputs(inputs + extra)
+        paths = expand_inputs(inputs + extra, exclude=output)
         if loaded.tokenize.enabled:
             Tokenize(loaded.tokenize).check()  # before hours of work, not after
         if engine == "ray":
@@ -84,17 +88,20 @@ def run(
             summary, timing = run_local.execute(LocalEngine(workers or os.cpu_count() or 1))
     except (RecipeError, RunError, UnsupportedInput, FileNotFoundError, TokenizerError) as error:
         raise fail(str(error)) from None
+    except Interrupted as stop:
+        console.print(stop.message, highlight=False)
+        raise typer.Exit(stop.exit_code) from None
     console.print(render_summary(summary, timing))
 
 
 @app.command()
 def inspect(output: Annotated[Path, typer.Argument(help="A run's output directory")]) -> None:
     """Summarise a run: languages, documents, bytes, drops per stage and reason."""
-    from curate.tools.inspect_output import inspect_output
+    from curate.tools.inspect_output import IncompleteRun, inspect_output
 
     try:
         inspect_output(output, Console())
-    except FileNotFoundError as error:
+    except (FileNotFoundError, IncompleteRun) as error:
         raise fail(str(error)) from None
 
 

@@ -48,8 +48,8 @@ def test_routed_run_applies_each_languages_filters_as_alone(
     for code in ("fra_Latn", "deu_Latn", "ell_Grek"):
         alone = tmp_path / code
         Run(load_recipe(RECIPES / f"{code}.yaml"), [sample], alone).execute(LocalEngine(1))
-        one_pass = pq.read_table(tmp_path / "all" / "data" / code / "in-00000.parquet")
-        separate = pq.read_table(alone / "data" / code / "in-00000.parquet")
+        one_pass = pq.read_table(tmp_path / "all" / "data" / code / "in.jsonl-00000.parquet")
+        separate = pq.read_table(alone / "data" / code / "in.jsonl-00000.parquet")
         assert one_pass.equals(separate)
         assert one_pass.num_rows >= 2
 
@@ -62,15 +62,16 @@ def test_rejected_documents_written_for_audit_and_inspect_rates(
     data["filters"]["write_rejected"] = True
     out = tmp_path / "out"
     summary = _run(data, [sample], out)
-    rejected = pq.read_table(out / "rejected" / "fra_Latn" / "in.parquet").to_pylist()
+    rejected = pq.read_table(out / "rejected" / "fra_Latn" / "in.jsonl.parquet").to_pylist()
     by_id = {row["id"]: row for row in rejected}
     assert by_id["fr-junk"]["stage"] == "gopher_repetition"
     assert by_id["fr-junk"]["reason"] == "gopher_dup_line_frac"
     assert by_id["fr-junk"]["text"].startswith(
         (shared_data / "langid" / "fr.txt").read_text().splitlines()[0]
     )
-    assert (out / "rejected" / "deu_Latn" / "in.parquet").is_file()  # language_not_selected
-    assert summary["totals"]["docs_dropped"] == len(pq.read_table(out / "dropped" / "in.parquet"))
+    assert (out / "rejected" / "deu_Latn" / "in.jsonl.parquet").is_file()  # language_not_selected
+    ledger = pq.read_table(out / "dropped" / "in.jsonl.parquet")
+    assert summary["totals"]["docs_dropped"] == len(ledger)
     shown = subprocess.run(
         [sys.executable, "-m", "curate.cli", "inspect", str(out)],
         capture_output=True,

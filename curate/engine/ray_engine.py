@@ -72,7 +72,7 @@ def _records(table: pa.Table) -> Iterator[BatchRecord]:
 def read_units(units: pa.Table, recipe: Recipe) -> Iterator[pa.Table]:
     """Ray Data UDF: each unit row becomes its batch records, one output row per batch."""
     for row in units.to_pylist():
-        unit = WorkUnit(row["name"], Path(row["path"]))
+        unit = WorkUnit(row["name"], Path(row["path"]), row["source"])
         for record in read_unit(unit, row["number"], recipe):
             yield _records_table([record])
 
@@ -269,7 +269,10 @@ def plan_dataset(units: list[WorkUnit], recipe: Recipe, workers: int) -> Any:
     _configure_ray_data()
     # The fused operator takes a whole unit per task: more workers than units would idle.
     width = min(workers, len(units))
-    rows = [{"number": n, "name": u.name, "path": str(u.path)} for n, u in enumerate(units)]
+    rows = [
+        {"number": n, "name": u.name, "path": str(u.path), "source": u.source}
+        for n, u in enumerate(units)
+    ]
     dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
         read_units,
         fn_kwargs={"recipe": recipe},

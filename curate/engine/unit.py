@@ -13,8 +13,10 @@ worker count or the order records arrive in.
 from __future__ import annotations
 
 import logging
+import os
 import pickle
 import re
+import string
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -36,24 +38,50 @@ from curate.stats import RunStats
 log = logging.getLogger(__name__)
 ProgressCallback = Callable[[int], None]
 WRITE_STEP = "write"
-INPUT_SUFFIXES = re.compile(r"(\.(warc|arc|jsonl|json|ndjson|parquet))?(\.(gz|zst))?$", re.I)
+SAFE_CHARACTERS = frozenset(string.ascii_letters + string.digits + "._-")
+FOLDER_SEPARATOR = "+"
+ESCAPE = "~"
 
 
 @dataclass(frozen=True)
 class WorkUnit:
+    """One input file. ``source`` is its path relative to the common folder of the run's
+    inputs (the file name alone when they share a folder): documents name it in ``source``
+    and in ids made up from it. ``name`` is ``source`` made safe as a file name."""
+
     name: str
     path: Path
+    source: str
 
 
-def plan_units(paths: list[Path]) -> list[WorkUnit]:
-    """Name each input after its file; the same stem twice gets a numbered suffix."""
-    units: list[WorkUnit] = []
-    seen: dict[str, int] = {}
-    for path in sorted(paths, key=lambda p: str(p)):
-        stem = re.sub(r"[^A-Za-z0-9._-]", "_", INPUT_SUFFIXES.sub("", path.name)) or "input"
-        count = seen.get(stem, 0)
-        seen[stem] = count + 1
-        units.append(WorkUnit(stem if count == 0 else f"{stem}_{count}", path))
+def unit_name(source: str) -> str:
+    """A file name for ``source`` (a relative POSIX path), reversibly: folders joined by ``+``,
+    every byte outside ``[A-Za-z0-9._-]`` (``+`` and ``~`` too) as ``~XX``, and a leading dot
+    escaped, so distinct inputs get distinct names and none is a hidden file."""
+    parts = ["".join(_escaped(c) for c in part) for part in source.split("/")]
+    name = FOLDER_SEPARATOR.join(parts)
+    return f"{ESCAPE}2e{name[1:]}" if name.startswith(".") else name
+
+
+def _escaped(character: str) -> str:
+    if character in SAFE_CHARACTERS:
+        return character
+    return "".join(f"{ESCAPE}{byte:02x}" for byte in character.encode("utf-8", "surrogateescape"))
+
+
+def common_root(paths: list[Path]) -> Path:
+    """The deepest folder holding every one of ``paths`` (absolute paths)."""
+    return Path(os.path.commonpath([str(p.parent) for p in paths]))
+
+
+def plan_units(paths: list[Path], root: Path | None = None) -> list[WorkUnit]:
+    """A unit per input, sources relative to ``root`` (default: the inputs' common folder)."""
+    resolved = sorted({p.resolve() for p in paths}, key=str)
+    base = root or common_root(resolved)
+    units = []
+    for path in resolved:
+        source = path.relative_to(base).as_posix()
+        units.append(WorkUnit(unit_name(source), path, source))
     return units
 
 
@@ -61,9 +89,16 @@ def done_marker(out: Path, unit: WorkUnit) -> Path:
     return out / "work" / "done" / f"{unit.name}.json"
 
 
+def shard_pattern(unit: str) -> re.Pattern[str]:
+    """The names of ``unit``'s shards, exactly: another unit's name may start with this one's."""
+    return re.compile(re.escape(unit) + r"-\d{5,}\.parquet")
+
+
 def _clear_partial_output(out: Path, unit: WorkUnit) -> None:
-    for stale in (out / "data").glob(f"*/{unit.name}-*.parquet"):
-        stale.unlink()
+    pattern = shard_pattern(unit.name)
+    for stale in (out / "data").glob("*/*.parquet"):
+        if pattern.fullmatch(stale.name):
+            stale.unlink()
     (out / "dropped" / f"{unit.name}.parquet").unlink(missing_ok=True)
     for stale in rejected_paths(out, unit.name):
         stale.unlink()
@@ -110,7 +145,7 @@ class SetAside:
 def read_unit(unit: WorkUnit, number: int, recipe: Recipe) -> Iterator[BatchRecord]:
     """The input as records, one per batch the reader makes, then the final record."""
     unit_stats = RunStats()
-    batches = read_batches(unit.path, recipe.read, recipe.batch_size, unit_stats)
+    batches = read_batches(unit.path, recipe.read, recipe.batch_size, unit_stats, unit.source)
     index = 0
     while True:
         start = time.perf_counter()
@@ -208,7 +243,7 @@ class UnitAssembler:
         self._stats.seconds[WRITE_STEP] += time.perf_counter() - start
         self._ledger.close()
         self._rejected.close()
-        result = {"unit": self.unit.name, "input": str(self.unit.path)}
+        result = {"unit": self.unit.name, "input": str(self.unit.path), "source": self.unit.source}
         result["stats"] = self._stats.to_dict(True)
         write_json(done_marker(self.out, self.unit), result)
         totals = result["stats"]["totals"]

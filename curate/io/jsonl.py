@@ -100,7 +100,10 @@ def _skip_line(stream: IO[bytes]) -> None:
             return
 
 
-def read_jsonl(path: Path, config: ReadConfig, stats: RunStats) -> Iterator[dict[str, Any]]:
+def read_jsonl(
+    path: Path, config: ReadConfig, stats: RunStats, source: str | None = None
+) -> Iterator[dict[str, Any]]:
+    source = source or path.name
     line_number = 0
     limit = line_limit(config)
     try:
@@ -108,18 +111,18 @@ def read_jsonl(path: Path, config: ReadConfig, stats: RunStats) -> Iterator[dict
             lines = io.BufferedReader(raw_stream)
             while raw := lines.readline(limit + 1):
                 line_number += 1
-                fallback_id = f"{path.name}/{line_number}"
+                fallback_id = f"{source}/{line_number}"
                 if len(raw) > limit and not raw.endswith(b"\n"):
                     _skip_line(lines)
                     log.warning(
                         "read %s: line over %d bytes dropped: too_large", fallback_id, limit
                     )
-                    yield {"id": fallback_id, "source": path.name, "drop_reason": "too_large"}
+                    yield {"id": fallback_id, "source": source, "drop_reason": "too_large"}
                     continue
                 if line_number == 1:
                     raw = raw.removeprefix(UTF8_BOM)
                 if raw.strip():
-                    yield _line_row(raw, fallback_id, path.name, config)
+                    yield _line_row(raw, fallback_id, source, config)
     except (OSError, EOFError, ValueError, zlib.error) as error:
         stats.record_input_error("corrupt_input")
         log.warning("read %s: stopped after line %d: %s", path, line_number, error)
