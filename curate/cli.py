@@ -1,4 +1,4 @@
-"""The ``curate`` command line."""
+"""curate: turn web crawls into clean, per-language training data."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}", highlight=False)
+    console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(USAGE_ERROR)
 
 
@@ -45,7 +45,7 @@ def run(
     inputs: Annotated[list[str], typer.Option("--input", "-i", help="Input files, globs or dirs")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output directory")],
     workers: Annotated[
-        int | None, typer.Option(help="Worker processes [default: cores; Ray: cluster CPUs]")
+        int | None, typer.Option(help=r"Worker processes \[default: cores; Ray: cluster CPUs]")
     ] = None,
     engine: Annotated[str, typer.Option(help="Execution engine: local or ray")] = "local",
     address: Annotated[
@@ -196,10 +196,12 @@ def calibrate(
 ) -> None:
     """Filter statistics of a reference sample; recipe thresholds at the chosen quantiles."""
     from curate import quality_calibrate as qc
+    from curate.language_codes import check_languages
 
     try:
         low, high = qc.parse_quantiles(quantiles)
         loaded = load_recipe(recipe) if recipe else None
+        check_languages([language], loaded.langid.model if loaded else "lid176", "--language")
         result = qc.run_calibration(expand_inputs(inputs), language, loaded, low, high, max_docs)
         published = qc.load_reference(reference) if reference else None
     except (RecipeError, RunError, UnsupportedInput, FileNotFoundError, ValueError) as error:

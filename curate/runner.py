@@ -100,7 +100,7 @@ class Run:
         if run_file.exists():
             previous = json.loads(run_file.read_text())
             if previous != identity and not self.force:
-                what = "recipe" if previous["recipe"] != identity["recipe"] else "inputs"
+                what = "recipe" if previous["recipe"] != identity["recipe"] else "input list"
                 raise RunError(
                     f"{self.out} holds a run with a different {what}; "
                     "use --force to replace it or choose another --output"
