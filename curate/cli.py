@@ -16,7 +16,7 @@ from rich.logging import RichHandler
 from curate.engine.local import LocalEngine
 from curate.inspect import render_summary
 from curate.io.readers import UnsupportedInput
-from curate.recipe import RecipeError, load_recipe
+from curate.recipe import Recipe, RecipeError, load_recipe
 from curate.runner import Run, RunError, expand_inputs
 from curate.stages.tokenize import Tokenize, TokenizerError
 
@@ -152,7 +152,15 @@ def eval_langid(
     model: Annotated[str | None, typer.Option(help="Registered langid model")] = None,
     recipe: Annotated[Path | None, typer.Option(help="Take langid settings from a recipe")] = None,
     decision: Annotated[str | None, typer.Option(help="evidence (curate) or top1 (raw)")] = None,
-    languages: Annotated[str | None, typer.Option(help="Comma-separated codes to score")] = None,
+    languages: Annotated[
+        str | None,
+        typer.Option(
+            help=r"Codes to score, comma-separated, or all \[default: the recipe's, else all]"
+        ),
+    ] = None,
+    min_score: Annotated[
+        float | None, typer.Option(help="One threshold for every language (0: none)")
+    ] = None,
     pages: Annotated[int, typer.Option(help="Join N lines into one text (0: sentences)")] = 0,
     split: Annotated[str, typer.Option(help="all, dev (first half) or test")] = "all",
 ) -> None:
@@ -163,21 +171,36 @@ def eval_langid(
     from curate.recipe import LangIdConfig
 
     try:
-        config = langid_config(load_recipe(recipe)) if recipe else LangIdConfig(min_score=0.0)
+        loaded = load_recipe(recipe) if recipe else None
+        config = langid_config(loaded) if loaded else LangIdConfig(min_score=0.0)
         overrides = {"model": model, "decision": decision}
         config = config.model_copy(update={k: v for k, v in overrides.items() if v})
+        if min_score is not None:
+            config = config.model_copy(
+                update={"min_score": min_score, "min_score_per_language": {}}
+            )
         config = LangIdConfig.model_validate(config.model_dump())
         if split not in ("all", "dev", "test"):
             raise RecipeError(f"--split must be all, dev or test, not {split!r}")
         labelled = load_labelled(data, pages, split)  # type: ignore[arg-type]
-        chosen = languages.split(",") if languages else None
-        report = evaluate(config, labelled, chosen)
+        report = evaluate(config, labelled, scored_languages(languages, loaded))
     except (RecipeError, ModelNotFound, FileNotFoundError, ValueError) as error:
         raise fail(str(error)) from None
     title = f"{config.model} ({config.decision}) on {data}" + (
         f", pages of {pages}" if pages else ""
     )
     typer.echo("\n".join(as_table(report, title)))
+
+
+def scored_languages(option: str | None, recipe: Recipe | None) -> list[str] | None:
+    """``--languages`` as a list, else the recipe's languages; None means every language."""
+    if option == "all":
+        return None
+    if option:
+        return option.split(",")
+    if recipe is None or recipe.languages == "all":
+        return None
+    return list(recipe.languages)
 
 
 @app.command()
