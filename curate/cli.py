@@ -112,10 +112,13 @@ def slurm(
     setup: Annotated[list[str] | None, typer.Option(help="Extra setup line (repeatable)")] = None,
     sbatch: Annotated[list[str] | None, typer.Option(help="Extra #SBATCH option (repeat)")] = None,
     script: Annotated[Path | None, typer.Option(help="Write the script here, else stdout")] = None,
+    check_inputs: Annotated[
+        bool, typer.Option(help="Check now that every input exists (off: not visible here)")
+    ] = True,
 ) -> None:
     """Write an sbatch script running RECIPE on a Ray cluster over a Slurm allocation."""
     from curate.io.atomic import write_bytes
-    from curate.slurm import SlurmError, SlurmJob
+    from curate.slurm import SlurmError, SlurmJob, resolved
 
     job = SlurmJob(
         recipe,
@@ -134,7 +137,10 @@ def slurm(
         sbatch or [],
     )
     try:
-        load_recipe(recipe)
+        load_recipe(resolved(str(recipe), "recipe"))
+        job.validate()
+        if check_inputs:
+            job.check_inputs()
         text = job.render()
     except (RecipeError, SlurmError) as error:
         raise fail(str(error)) from None
