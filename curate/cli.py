@@ -275,7 +275,10 @@ def publish(
     private: Annotated[bool, typer.Option(help="Create the repository private")] = False,
     revision: Annotated[str, typer.Option(help="Branch to commit to")] = "main",
     dry_run: Annotated[
-        bool, typer.Option(help="List what would be uploaded; change nothing")
+        bool, typer.Option(help="List what would be uploaded; change nothing, no network")
+    ] = False,
+    compare_hub: Annotated[
+        bool, typer.Option(help="Dry run: ask the Hub which files are there already")
     ] = False,
     commit_files: Annotated[int, typer.Option(min=1, help="Files per commit at most")] = 100,
     commit_bytes: Annotated[int, typer.Option(min=1, help="Bytes per commit at most")] = 10**10,
@@ -290,7 +293,15 @@ def publish(
     quiet_http_logs(verbose)
     try:
         publish_output(
-            output, repo, private, revision, dry_run, commit_files, commit_bytes, Console()
+            output,
+            repo,
+            private,
+            revision,
+            dry_run,
+            commit_files,
+            commit_bytes,
+            Console(),
+            compare=compare_hub,
         )
     except (PublishError, HfHubHTTPError, *network_errors()) as error:
         raise fail(str(error) or type(error).__name__) from None
