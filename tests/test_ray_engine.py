@@ -218,6 +218,7 @@ def test_cli_resumes_after_the_driver_dies(
         _, log = second.communicate(timeout=240)
         assert second.returncode == 0, log
         assert f"resuming: {len(finished)} of {len(inputs)} units already done" in log
+        assert "max_restarts > 0" not in log  # Ray's harmless actor-restart line: filtered
         assert_same_output(reference, out)
         assert finished == {name: (done / name).stat().st_mtime_ns for name in finished}
         # curate stops the Ray instance it started: no process of the run is left.

@@ -27,6 +27,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from curate.engine.ray_logs import StderrFilter
 from curate.engine.unit import (
     BatchRecord,
     ProgressCallback,
@@ -166,6 +167,7 @@ class RayEngine:
     wait_seconds: float = WAIT_SECONDS
     _started: bool = field(default=False, init=False)
     _depth: int = field(default=0, init=False)
+    _stderr: StderrFilter = field(default_factory=StderrFilter, init=False)
 
     def __enter__(self) -> RayEngine:
         import ray
@@ -173,6 +175,19 @@ class RayEngine:
         self._depth += 1
         if self._depth > 1 or ray.is_initialized():
             return self
+        try:
+            self._start_or_join()
+        except BaseException:
+            self._depth -= 1
+            raise
+        # After ray.init, so the processes it starts keep the real standard error.
+        self._stderr.__enter__()
+        self._started = True
+        return self
+
+    def _start_or_join(self) -> None:
+        import ray
+
         quiet = {"logging_level": logging.WARNING, "log_to_driver": False}
         if self.address:
             join_cluster(self.address, self.wait_nodes, self.wait_seconds, **quiet)
@@ -183,8 +198,6 @@ class RayEngine:
                 include_dashboard=False,
                 **quiet,
             )
-        self._started = True
-        return self
 
     def __exit__(self, *exc: object) -> None:
         import ray
@@ -192,6 +205,7 @@ class RayEngine:
         self._depth -= 1
         if self._depth == 0 and self._started:
             ray.shutdown()
+            self._stderr.__exit__(None, None, None)
             self._started = False
 
     def map(self, function: Callable[[Any], Any], items: list[Any]) -> list[Any]:
