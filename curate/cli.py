@@ -16,6 +16,7 @@ from rich.logging import RichHandler
 from curate.engine.local import LocalEngine
 from curate.inspect import render_summary
 from curate.io.readers import UnsupportedInput
+from curate.progress import ConsoleProgress
 from curate.recipe import Recipe, RecipeError, load_recipe
 from curate.runner import Run, RunError, expand_inputs
 from curate.stages.tokenize import Tokenize, TokenizerError
@@ -71,14 +72,17 @@ def run(
             from curate.engine.ray_engine import RayEngine
 
             with RayEngine(address, workers, wait_nodes=wait_nodes) as ray_engine:
-                summary, timing = Run(loaded, paths, output, force).execute(ray_engine)
+                summary, timing = Run(loaded, paths, output, force).execute(
+                    ray_engine, ConsoleProgress(console)
+                )
         elif engine != "local":
             raise RunError(f"unknown engine {engine!r} (available: local, ray)")
         elif address or wait_nodes:
             raise RunError("--address and --wait-nodes need --engine ray")
         else:
             run_local = Run(loaded, paths, output, force)
-            summary, timing = run_local.execute(LocalEngine(workers or os.cpu_count() or 1))
+            local = LocalEngine(workers or os.cpu_count() or 1)
+            summary, timing = run_local.execute(local, ConsoleProgress(console))
     except (RecipeError, RunError, UnsupportedInput, FileNotFoundError, TokenizerError) as error:
         raise fail(str(error)) from None
     console.print(render_summary(summary, timing))

@@ -16,14 +16,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
 from curate import __version__
 from curate.engine.unit import ProgressCallback, WorkUnit, done_marker, plan_units
 from curate.io.atomic import remove_stale_temps, write_json
 from curate.io.readers import FORMATS, input_format
 from curate.langid import locate_model, registry, sha256_of
 from curate.pipeline import build_corpus_passes, stage_names
+from curate.progress import ConsoleProgress, RunProgress
 from curate.recipe import Recipe
 from curate.stats import RunStats
 
@@ -56,7 +55,7 @@ class Engine(Protocol):
         units: list[WorkUnit],
         recipe: Recipe,
         out: Path,
-        on_docs: ProgressCallback,
+        on_progress: ProgressCallback,
         on_unit: Any,
     ) -> None: ...
 
@@ -111,24 +110,34 @@ class Run:
         write_json(run_file, identity)
         remove_stale_temps(self.out)
 
-    def execute(self, engine: Engine) -> tuple[dict[str, Any], dict[str, float]]:
+    def execute(
+        self, engine: Engine, progress: RunProgress | None = None
+    ) -> tuple[dict[str, Any], dict[str, float]]:
+        """Run every unit not done yet, then the corpus passes; ``progress`` shows it (default:
+        bars on standard error)."""
         self._check_previous()
         units = plan_units(self.inputs)
         todo = [u for u in units if not done_marker(self.out, u).exists()]
         if len(todo) < len(units):
             log.info("resuming: %d of %d units already done", len(units) - len(todo), len(units))
-        with _progress() as progress:
-            docs = progress.add_task("documents", total=None)
-            done = progress.add_task(
-                "input files", total=len(units), completed=len(units) - len(todo)
-            )
+        display = progress or ConsoleProgress()
+        done_units = [u for u in units if u not in todo]
+        display.start(
+            total_bytes=sum(u.path.stat().st_size for u in units),
+            done_bytes=sum(u.path.stat().st_size for u in done_units),
+            total_files=len(units),
+            done_files=len(done_units),
+        )
+        try:
             engine.run(
                 todo,
                 self.recipe,
                 self.out,
-                on_docs=lambda n: progress.advance(docs, n),
-                on_unit=lambda _result: progress.advance(done, 1),
+                on_progress=display.advance,
+                on_unit=lambda _result: display.unit_done(),
             )
+        finally:
+            display.stop()
         stats, timing = self._merge(units)
         for corpus_pass in build_corpus_passes(self.recipe, getattr(engine, "map", None)):
             corpus_pass.run(self.out, stats)
@@ -188,13 +197,3 @@ def _version(package: str) -> str | None:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
         return None
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        transient=False,
-    )

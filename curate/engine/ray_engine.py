@@ -229,7 +229,7 @@ class RayEngine:
         units: list[WorkUnit],
         recipe: Recipe,
         out: Path,
-        on_docs: ProgressCallback,
+        on_progress: ProgressCallback,
         on_unit: UnitDone,
     ) -> None:
         if not units:
@@ -239,7 +239,7 @@ class RayEngine:
             for attempt in range(ATTEMPTS):
                 if attempt:
                     log.warning("ray: %d units incomplete, running them again", len(remaining))
-                remaining = self._run_once(remaining, recipe, out, on_docs, on_unit)
+                remaining = self._run_once(remaining, recipe, out, on_progress, on_unit)
                 if not remaining:
                     return
         names = ", ".join(u.name for u in remaining)
@@ -250,7 +250,7 @@ class RayEngine:
         units: list[WorkUnit],
         recipe: Recipe,
         out: Path,
-        on_docs: ProgressCallback,
+        on_progress: ProgressCallback,
         on_unit: UnitDone,
     ) -> list[WorkUnit]:
         """One pass over ``units``; returns those that did not finish."""
@@ -264,7 +264,7 @@ class RayEngine:
                 if record.unit not in assemblers:
                     assemblers[record.unit] = UnitAssembler(units[record.unit], recipe, out)
                 assembler = assemblers[record.unit]
-                on_docs(assembler.add(record))
+                on_progress(assembler.add(record))
                 if assembler.complete:
                     on_unit(assemblers.pop(record.unit).finish())
                     finished.add(record.unit)

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.io.fields import document_row
+from curate.io.position import set_position
 from curate.recipe import ReadConfig
 from curate.stats import RunStats
 
@@ -70,12 +71,14 @@ def read_parquet(path: Path, config: ReadConfig, stats: RunStats) -> Iterator[di
         log.warning("read %s: no column %r (read.text_column)", path, config.text_column)
         return
     first_row = 0
+    size, rows = path.stat().st_size, max(parquet.metadata.num_rows, 1)
     for group in range(parquet.num_row_groups):
         group_rows = parquet.metadata.row_group(group).num_rows
         done = 0
         try:
             for row in _row_group_rows(parquet, group, path, first_row, config):
                 done += 1
+                set_position(path, size * (first_row + done) // rows)  # by rows: for progress
                 yield row
         except (OSError, pa.ArrowException) as error:
             stats.record_input_error("corrupt_row_group")

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from curate.io.position import track
 from curate.recipe import ReadConfig
 from curate.schema import metadata_json
 from curate.stats import RunStats
@@ -106,6 +107,7 @@ def read_warc(path: Path, config: ReadConfig, stats: RunStats) -> Iterator[dict[
 
     records = 0
     with open(path, "rb") as stream:
+        track(path, stream)
         iterator = ArchiveIterator(stream, record_types=WarcRecordType.response, parse_http=True)
         try:
             for record in iterator:
