@@ -13,13 +13,14 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
+from curate.core.errors import RunError, require_extra
 from curate.engine.local import LocalEngine
-from curate.inspect import render_summary
+from curate.engine.progress import ConsoleProgress
 from curate.io.readers import UnsupportedInput
-from curate.progress import ConsoleProgress
-from curate.recipe import Recipe, RecipeError, load_recipe
-from curate.runner import Run, RunError, expand_inputs
-from curate.stages.tokenize import Tokenize, TokenizerError
+from curate.models.tokenizers import Tokenize, TokenizerError
+from curate.recipe import Recipe, RecipeError, load_recipe, locate_recipe, shipped_languages
+from curate.runner import Run, expand_inputs
+from curate.tools.inspect_output import render_summary
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console(stderr=True)
@@ -42,7 +43,9 @@ def fail(message: str) -> typer.Exit:
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": False})
 def run(
     ctx: typer.Context,
-    recipe: Annotated[Path, typer.Argument(help="Recipe YAML, e.g. recipes/fra_Latn.yaml")],
+    recipe: Annotated[
+        Path, typer.Argument(help="A shipped recipe by name (e.g. fra_Latn) or a recipe file")
+    ],
     inputs: Annotated[list[str], typer.Option("--input", "-i", help="Input files, globs or dirs")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output directory")],
     workers: Annotated[
@@ -91,7 +94,7 @@ def run(
 @app.command()
 def inspect(output: Annotated[Path, typer.Argument(help="A run's output directory")]) -> None:
     """Summarise a run: languages, documents, bytes, drops per stage and reason."""
-    from curate.inspect import inspect_output
+    from curate.tools.inspect_output import inspect_output
 
     try:
         inspect_output(output, Console())
@@ -101,7 +104,9 @@ def inspect(output: Annotated[Path, typer.Argument(help="A run's output director
 
 @app.command()
 def slurm(
-    recipe: Annotated[Path, typer.Argument(help="Recipe YAML, e.g. recipes/fra_Latn.yaml")],
+    recipe: Annotated[
+        Path, typer.Argument(help="A shipped recipe by name (e.g. fra_Latn) or a recipe file")
+    ],
     inputs: Annotated[list[str], typer.Option("--input", "-i", help="Input files, globs or dirs")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output directory")],
     nodes: Annotated[int, typer.Option(help="Nodes: a Ray head on the first, workers on the rest")],
@@ -122,26 +127,27 @@ def slurm(
 ) -> None:
     """Write an sbatch script running RECIPE on a Ray cluster over a Slurm allocation."""
     from curate.io.atomic import write_bytes
-    from curate.slurm import SlurmError, SlurmJob, resolved
+    from curate.slurm import SlurmError, SlurmJob, expand
 
-    job = SlurmJob(
-        recipe,
-        inputs,
-        output,
-        nodes,
-        partition,
-        time,
-        cpus_per_node,
-        mem,
-        account,
-        job_name,
-        module or [],
-        venv,
-        setup or [],
-        sbatch or [],
-    )
     try:
-        load_recipe(resolved(str(recipe), "recipe"))
+        recipe_file = locate_recipe(expand(str(recipe), "recipe"))  # ~/r.yaml, or a name
+        load_recipe(recipe_file)
+        job = SlurmJob(
+            recipe_file,
+            inputs,
+            output,
+            nodes,
+            partition,
+            time,
+            cpus_per_node,
+            mem,
+            account,
+            job_name,
+            module or [],
+            venv,
+            setup or [],
+            sbatch or [],
+        )
         job.validate()
         if check_inputs:
             job.check_inputs()
@@ -175,10 +181,10 @@ def eval_langid(
     split: Annotated[str, typer.Option(help="all, dev (first half) or test")] = "all",
 ) -> None:
     """Per-language precision, recall, F1 and confusions of language ID on labelled text."""
-    from curate.langid import ModelNotFound
-    from curate.langid_eval import as_table, evaluate, load_labelled
+    from curate.models.langid import ModelNotFound
     from curate.pipeline import langid_config
     from curate.recipe import LangIdConfig
+    from curate.tools.eval_langid import as_table, evaluate, load_labelled
 
     try:
         loaded = load_recipe(recipe) if recipe else None
@@ -228,13 +234,14 @@ def calibrate(
     max_docs: Annotated[int, typer.Option(help="Use at most this many documents")] = 20_000,
 ) -> None:
     """Filter statistics of a reference sample; recipe thresholds at the chosen quantiles."""
-    from curate import quality_calibrate as qc
-    from curate.language_codes import check_languages
+    from curate.models.language_codes import check_languages
+    from curate.tools import calibrate as qc
 
     try:
         low, high = qc.parse_quantiles(quantiles)
         loaded = load_recipe(recipe) if recipe else None
-        check_languages([language], loaded.langid.model if loaded else "lid176", "--language")
+        model = loaded.langid.model if loaded else "lid176"
+        check_languages([language], model, "--language", shipped_languages())
         result = qc.run_calibration(expand_inputs(inputs), language, loaded, low, high, max_docs)
         published = qc.load_reference(reference) if reference else None
     except (RecipeError, RunError, UnsupportedInput, FileNotFoundError, ValueError) as error:
@@ -289,6 +296,10 @@ def publish(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Upload shards, card and assets to the Hugging Face Hub; re-run to resume."""
+    try:
+        require_extra("huggingface_hub", "hub", "curate publish")
+    except RunError as error:
+        raise fail(str(error)) from None
     from huggingface_hub.errors import HfHubHTTPError
 
     from curate.publish import PublishError, network_errors, publish_output, quiet_http_logs
@@ -322,7 +333,7 @@ def mix(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Build a training mixture from tokenized runs: manifest, shuffled shards, weights."""
-    from curate.mix import MixError, build_mixture, load_mixture, render_mixture
+    from curate.mixture.plan import MixError, build_mixture, load_mixture, render_mixture
 
     _setup_logging(verbose)
     try:

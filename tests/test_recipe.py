@@ -23,10 +23,10 @@ def test_every_shipped_recipe_validates() -> None:
 
 
 def test_extends_merges_mappings_and_child_wins(tmp_path: Path) -> None:
-    write(tmp_path / "parent.yaml", "name: p\nlangid: {min_score: 0.3, top_k: 5}\nseed: 7\n")
+    write(tmp_path / "parent.yaml", "name: p\nlangid: {min_score: 0.3, top_k: 5}\nbatch_size: 7\n")
     child = write(tmp_path / "child.yaml", "extends: parent\nname: c\nlangid: {min_score: 0.9}\n")
     recipe = load_recipe(child)
-    assert (recipe.name, recipe.seed) == ("c", 7)
+    assert (recipe.name, recipe.batch_size) == ("c", 7)
     assert (recipe.langid.min_score, recipe.langid.top_k) == (0.9, 5)
 
 
@@ -63,7 +63,7 @@ def test_missing_and_cyclic_recipes(tmp_path: Path) -> None:
 
 def test_fingerprint_changes_with_values() -> None:
     a = parse_recipe({"name": "x"})
-    b = parse_recipe({"name": "x", "seed": 1})
+    b = parse_recipe({"name": "x", "batch_size": 1})
     assert a.fingerprint() != b.fingerprint()
     assert a.fingerprint() == parse_recipe({"name": "x"}).fingerprint()
 
@@ -104,9 +104,9 @@ def test_routes_resolve_beside_the_recipe_declaring_them(tmp_path: Path) -> None
     elsewhere = tmp_path / "mine"
     elsewhere.mkdir()
     parent = os.path.relpath(RECIPES / "eu_all.yaml", elsewhere)
-    child = write(elsewhere / "child.yaml", f"extends: {parent}\nname: mine\nseed: 3\n")
+    child = write(elsewhere / "child.yaml", f"extends: {parent}\nname: mine\nbatch_size: 3\n")
     recipe = load_recipe(child)
-    assert (recipe.name, recipe.seed) == ("mine", 3)
+    assert (recipe.name, recipe.batch_size) == ("mine", 3)
     assert recipe.route == load_recipe(RECIPES / "eu_all.yaml").route
     local = f"extends: {RECIPES / 'pol_Latn.yaml'}\nlangid: {{min_score: 0.31}}\n"
     (elsewhere / "pol_Latn.yaml").write_text(local)

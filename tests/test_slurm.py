@@ -123,7 +123,7 @@ def _environ_has(pid: int, text: str) -> bool:
 def test_cli_writes_an_executable_script(tmp_path: Path) -> None:
     script = tmp_path / "job.sh"
     done = subprocess.run(
-        [sys.executable, "-m", "curate.cli", "slurm", "recipes/fra_Latn.yaml", "--input",
+        [sys.executable, "-m", "curate.cli", "slurm", "fra_Latn", "--input",
          "/scratch/cc/*.warc.gz", "--output", "/scratch/out", "--nodes", "2", "--partition",
          "cpu", "--time", "2:00:00", "--module", "python/3.11", "--script", str(script),
          "--no-check-inputs"],
@@ -132,7 +132,7 @@ def test_cli_writes_an_executable_script(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert f"sbatch {script}" in done.stderr and os.access(script, os.X_OK)
     bad = subprocess.run(
-        [sys.executable, "-m", "curate.cli", "slurm", "recipes/fra_Latn.yaml", "--input", "x",
+        [sys.executable, "-m", "curate.cli", "slurm", "fra_Latn", "--input", "x",
          "--output", "o", "--nodes", "2", "--partition", "cpu", "--time", "soon"],
         capture_output=True, text=True, cwd=REPO,
     )  # fmt: skip
@@ -181,7 +181,7 @@ def test_cli_expands_and_checks_inputs_at_submit_time(tmp_path: Path) -> None:
     assert f"curate run {recipe} " in text and f"--input '{crawl}/*.warc.gz'" in text
     assert f"--output {tmp_path}/out" in text
     missing = _submit(
-        "recipes/fra_Latn.yaml", "--input", "$CRAWL/*.jsonl", "--input", "~/nope.warc.gz",
+        "fra_Latn", "--input", "$CRAWL/*.jsonl", "--input", "~/nope.warc.gz",
         "--output", "o", env=env,
     )  # fmt: skip
     assert missing.returncode == 2
@@ -189,5 +189,5 @@ def test_cli_expands_and_checks_inputs_at_submit_time(tmp_path: Path) -> None:
         f"error: input not found: {crawl}/*.jsonl matches no file "
         "(checked at submit time; --no-check-inputs skips)"
     ]
-    unset = _submit("recipes/fra_Latn.yaml", "--input", "$NOPE/x", "--output", "o", env=env)
+    unset = _submit("fra_Latn", "--input", "$NOPE/x", "--output", "o", env=env)
     assert unset.returncode == 2 and "$NOPE is not set" in unset.stderr

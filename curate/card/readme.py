@@ -34,6 +34,8 @@ SIZE_CATEGORIES = (
 )
 TOP_DOMAINS = 20
 RECIPE_YAML = "assets/recipe.yaml"
+# For manifests written before stages recorded their description (and for reading, no
+# registered stage).
 STAGE_PURPOSE = {
     "read": "Read WARC / JSONL / Parquet records; drop HTTP errors, non-HTML and empty bodies",
     "prefilter": "Drop pages too small or without HTML markup, before any parsing",
@@ -288,6 +290,12 @@ def _languages(facts: Facts) -> str:
     )
 
 
+def _purpose(facts: Facts, stage: str) -> str:
+    """What a stage does: as the run's manifest recorded it from the stage registry."""
+    recorded = {s["name"]: s["description"] for s in facts.manifest.get("stages", [])}
+    return recorded.get(stage) or STAGE_PURPOSE.get(stage, "a stage of the recipe")
+
+
 def _pipeline(facts: Facts) -> str:
     described = stage_settings(parse(facts.recipe), facts.stages, list(facts.languages))
     rows = []
@@ -297,7 +305,7 @@ def _pipeline(facts: Facts) -> str:
         rows.append(
             [
                 f"`{row['stage']}`",
-                STAGE_PURPOSE.get(row["stage"], "a stage of the recipe"),
+                _purpose(facts, row["stage"]),
                 described.row(row["stage"]),
                 count(row["docs_in"]),
                 count(row["docs_kept"]),

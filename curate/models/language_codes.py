@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import difflib
 import functools
-from pathlib import Path
 
-from curate.langid import ModelNotFound, label_map, load_fasttext, locate_model, registry
+from curate.models.langid import ModelNotFound, label_map, load_fasttext, locate_model, registry
 
 # ISO 639-2/B (bibliographic) codes people type for ISO 639-3 ones.
 BIBLIOGRAPHIC = {
@@ -23,20 +22,6 @@ BIBLIOGRAPHIC = {
 
 class UnknownLanguage(ValueError):
     """A language code the model cannot return; the message suggests the nearest one."""
-
-
-def shipped_recipe_languages() -> set[str]:
-    """Codes with a recipe under the shipped ``recipes/`` (source tree or installed copy)."""
-    package = Path(__file__).resolve().parent
-    for directory in (package / "recipes", package.parent / "recipes"):
-        if directory.is_dir():
-            return {p.stem for p in directory.glob("*_*.yaml") if _looks_like_code(p.stem)}
-    return set()
-
-
-def _looks_like_code(stem: str) -> bool:
-    language, _, script = stem.partition("_")
-    return len(language) == 3 and len(script) == 4
 
 
 @functools.cache
@@ -72,15 +57,17 @@ def nearest(code: str, known: set[str] | frozenset[str]) -> str | None:
     return close[0] if close else None
 
 
-def check_languages(codes: list[str], model: str, what: str) -> None:
-    """Refuse a code ``model`` cannot return, naming the nearest shipped recipe's or model's."""
+def check_languages(
+    codes: list[str], model: str, what: str, preferred: set[str] | frozenset[str] = frozenset()
+) -> None:
+    """Refuse a code ``model`` cannot return, naming the nearest of ``preferred`` (the shipped
+    recipes' languages), else of the model's."""
     known = model_languages(model)
     if known is None:
         return
-    recipes = shipped_recipe_languages()
     for code in codes:
         if code in known:
             continue
-        suggestion = nearest(code, recipes) or nearest(code, known)
+        suggestion = nearest(code, preferred & known) or nearest(code, known)
         hint = f"; did you mean {suggestion!r}?" if suggestion else ""
         raise UnknownLanguage(f"{what}: {code!r} is not a language {model} can identify{hint}")
