@@ -266,8 +266,12 @@ def publish_output(
     max_files: int,
     max_bytes: int,
     console: Console,
+    compare: bool = False,
 ) -> Plan:
-    """Check, plan and (unless ``dry_run``) upload ``out`` to ``repo``; prints what it does."""
+    """Check, plan and (unless ``dry_run``) upload ``out`` to ``repo``; prints what it does.
+
+    A dry run needs no network: it lists every file unless ``compare`` asks the Hub which are
+    there already."""
     from huggingface_hub import HfApi
 
     check_card(out, repo)
@@ -275,18 +279,12 @@ def publish_output(
     if not dry_run:
         require_token()
         console.print(f"uploading as {api.whoami()['name']}", highlight=False)
-    try:
-        tree = remote_tree(api, repo, revision)
-    except network_errors() as error:
-        if not dry_run:
-            raise
-        console.print(
-            f"[yellow]cannot reach the Hub ({type(error).__name__}): listing every file as if "
-            "the repository were new[/yellow]"
-        )
-        tree = None
+    asked = compare or not dry_run
+    tree = remote_tree(api, repo, revision) if asked else None
+    if not asked:
+        console.print("dry run, Hub not asked: every file listed (--compare-hub: only the missing)")
     plan = make_plan(out, tree, max_files, max_bytes)
-    where = f"{repo}@{revision}" + ("" if plan.repo_exists else " (new repository)")
+    where = f"{repo}@{revision}" + ("" if plan.repo_exists or not asked else " (new repository)")
     console.print(
         f"{where}: {len(plan.uploads)} file(s) to upload ({plan.upload_bytes:,} bytes) in "
         f"{len(plan.commits)} commit(s); {len(plan.unchanged)} already there",

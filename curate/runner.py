@@ -27,13 +27,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
 from curate import __version__
 from curate.core.errors import RunError
 from curate.core.hashing import sha256_of
 from curate.core.registry import describe_stage
 from curate.core.stage import ParallelMap
+from curate.engine.progress import ConsoleProgress, RunProgress
 from curate.engine.unit import ProgressCallback, WorkUnit, done_marker
 from curate.io.atomic import remove_stale_temps, write_json
 from curate.io.lock import OutputLock, OutputLocked
@@ -83,7 +82,7 @@ class Engine(Protocol):
         units: list[WorkUnit],
         recipe: Recipe,
         out: Path,
-        on_docs: ProgressCallback,
+        on_progress: ProgressCallback,
         on_unit: Any,
     ) -> None: ...
 
@@ -231,14 +230,17 @@ class Run:
     force: bool = False
     identity: RunIdentity | None = field(default=None, init=False)
 
-    def execute(self, engine: Engine) -> tuple[dict[str, Any], dict[str, float]]:
-        """Run (or resume) over the inputs; :class:`RunError` or :class:`Interrupted` if not."""
+    def execute(
+        self, engine: Engine, progress: RunProgress | None = None
+    ) -> tuple[dict[str, Any], dict[str, float]]:
+        """Run (or resume) over the inputs, then the corpus passes; ``progress`` shows it
+        (default: bars on standard error). :class:`RunError` or :class:`Interrupted` if not."""
         units: list[WorkUnit] = []
         try:
             with OutputLock(self.out), interruptible():
                 try:
                     units = self._prepare()
-                    return self._execute(engine, units)
+                    return self._execute(engine, units, progress or ConsoleProgress())
                 except BaseException:
                     remove_stale_temps(self.out)  # ours: the lock keeps other runs away
                     raise
@@ -292,7 +294,7 @@ class Run:
         return list(json.loads(passes_file.read_text())["passes"])
 
     def _execute(
-        self, engine: Engine, units: list[WorkUnit]
+        self, engine: Engine, units: list[WorkUnit], display: RunProgress
     ) -> tuple[dict[str, Any], dict[str, float]]:
         todo = [u for u in units if not done_marker(self.out, u).exists()]
         if len(todo) < len(units):
@@ -300,18 +302,23 @@ class Run:
         if todo:  # the output changes: the summaries of an earlier run no longer describe it
             for name in RUN_FILES:
                 (self.out / name).unlink(missing_ok=True)
-        with _progress() as progress:
-            docs = progress.add_task("documents", total=None)
-            done = progress.add_task(
-                "input files", total=len(units), completed=len(units) - len(todo)
-            )
+        done_units = [u for u in units if u not in todo]
+        display.start(
+            total_bytes=sum(u.path.stat().st_size for u in units),
+            done_bytes=sum(u.path.stat().st_size for u in done_units),
+            total_files=len(units),
+            done_files=len(done_units),
+        )
+        try:
             engine.run(
                 todo,
                 self.recipe,
                 self.out,
-                on_docs=lambda n: progress.advance(docs, n),
-                on_unit=lambda _result: progress.advance(done, 1),
+                on_progress=display.advance,
+                on_unit=lambda _result: display.unit_done(),
             )
+        finally:
+            display.stop()
         stats, timing = self._merge(units)
         corpus_passes = build_corpus_passes(self.recipe, engine.map)
         if corpus_passes:
@@ -399,13 +406,3 @@ def _version(package: str) -> str | None:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
         return None
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        transient=False,
-    )

@@ -61,6 +61,7 @@ def test_records_in_any_order_and_twice_give_the_local_bytes(
     units = plan_units(inputs)
     schema = output_schema(build_stages(run.recipe))
     assemblers: dict[int, UnitAssembler] = {}
+    progress_bytes = 0
     for record in arriving:
         if record.unit not in assemblers:
             assemblers[record.unit] = UnitAssembler(
@@ -68,10 +69,11 @@ def test_records_in_any_order_and_twice_give_the_local_bytes(
             )
         assembler = assemblers[record.unit]
         was_complete = assembler.complete
-        assembler.add(record)
+        progress_bytes += assembler.add(record).input_bytes
         if assembler.complete and not was_complete:
             assembler.finish()
     assert sum(a.repeated for a in assemblers.values()) == len(repeats)
+    assert progress_bytes == sum(p.stat().st_size for p in inputs)  # repeats count once
     # The run over the assembled units merges their markers, as after any engine.
     Run(run.recipe, inputs, assembled).execute(LocalEngine(1))
     assert_same_output(local, assembled)
@@ -82,7 +84,7 @@ def test_a_unit_missing_a_batch_is_not_marked_done(inputs: list[Path], tmp_path:
     base = recipe("base")
     schema = output_schema(build_stages(base))
     assembler = UnitAssembler(plan_units(inputs[:1])[0], base, tmp_path, schema)
-    written = sum(assembler.add(record) for record in records)
+    written = sum(assembler.add(record).docs for record in records)
     assert written == 4  # batch 0 only: the rest wait for batch 1
     assert not assembler.complete
     with pytest.raises(RuntimeError, match="before all its batches"):

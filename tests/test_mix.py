@@ -201,3 +201,14 @@ def test_cli_mix_and_its_errors(tokenized_run: Path, tmp_path: Path) -> None:
     untokenized = write_mixture(tmp_path / "u.yaml", tmp_path)
     result = runner.invoke(app, ["mix", str(untokenized), "-o", str(tmp_path / "y")])
     assert result.exit_code == 2 and "tokenize enabled" in result.output
+
+
+def test_mixture_error_names_the_field_on_one_line(tmp_path: Path) -> None:
+    mixture = tmp_path / "m.yaml"
+    mixture.write_text("name: x\ninputs: [a]\ntotal_tokens: 10\nstrategy: unimax\n")
+    result = CliRunner().invoke(app, ["mix", str(mixture), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert lines == [
+        f"error: {mixture}: invalid mixture: max_epochs is required by strategy unimax"
+    ]

@@ -47,6 +47,8 @@ def write_card(
     result = CardResult(facts)
     stamp = {"stats_sha256": facts.stats_sha256, "repo": options.repo}
     result.written += plots.write_plots(facts)
+    write_bytes(out / readme.RECIPE_YAML, readme.recipe_yaml(facts).encode())
+    result.written.append(readme.RECIPE_YAML)
     if eu_summary:
         write_bytes(out / eu.TOP_DOMAINS_CSV, eu.top_domains_csv(facts).encode())
         text = eu.render(facts, readme.pretty_name(facts, options))

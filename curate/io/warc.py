@@ -18,6 +18,7 @@ from curate.io.archive_records import ArchiveRecord, Framer, UnreadableArchive
 from curate.io.archive_stream import ArchiveStream
 from curate.io.config import ReadConfig
 from curate.io.http_body import BadHttp, decode_body, decode_page, parse_response
+from curate.io.position import track
 from curate.schema import metadata_json
 from curate.stats import RunStats
 
@@ -138,6 +139,7 @@ def read_warc(
     source = source or path.name
     keep = config.max_document_bytes + HTTP_HEAD_BYTES
     with open(path, "rb") as raw:
+        track(path, raw)
         stream = ArchiveStream(raw)
         try:
             for record in Framer(stream, keep).records():
