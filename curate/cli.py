@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
+from curate.dedup.index import DedupIndexError
 from curate.engine.local import LocalEngine
 from curate.inspect import render_summary
 from curate.io.readers import UnsupportedInput
@@ -79,7 +80,14 @@ def run(
         else:
             run_local = Run(loaded, paths, output, force)
             summary, timing = run_local.execute(LocalEngine(workers or os.cpu_count() or 1))
-    except (RecipeError, RunError, UnsupportedInput, FileNotFoundError, TokenizerError) as error:
+    except (
+        RecipeError,
+        RunError,
+        UnsupportedInput,
+        FileNotFoundError,
+        TokenizerError,
+        DedupIndexError,
+    ) as error:
         raise fail(str(error)) from None
     console.print(render_summary(summary, timing))
 

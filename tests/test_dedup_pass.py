@@ -75,6 +75,15 @@ def kept_ids(out: Path) -> set[str]:
     }
 
 
+def cluster_sizes(out: Path) -> dict[str, int]:
+    tables = [pq.read_table(p) for p in (out / "data").rglob("*.parquet")]
+    return {
+        i: n
+        for t in tables
+        for i, n in zip(t["id"].to_pylist(), t["minhash_cluster_size"].to_pylist(), strict=True)
+    }
+
+
 def ledger(out: Path) -> dict[str, tuple[str, str]]:
     rows = [r for p in (out / "dropped").rglob("*.parquet") for r in pq.read_table(p).to_pylist()]
     return {r["id"]: (r["reason"], r["detail"]) for r in rows}
@@ -96,6 +105,9 @@ def test_drops_exact_and_near_duplicates_with_kept_id(tmp_path: Path, lines: Any
         "b-near2": ("near_dup", "a1"),
     }
     assert kept_ids(tmp_path) == set(languages) - set(ledger(tmp_path))
+    sizes = cluster_sizes(tmp_path)
+    assert (sizes["a0"], sizes["a-de0"], sizes["a1"]) == (2, 2, 3)  # itself and its duplicates
+    assert {n for i, n in sizes.items() if i not in ("a0", "a-de0", "a1")} == {1}
     totals = stats.totals()
     assert (totals["docs_read"], totals["docs_kept"]) == (len(languages), len(languages) - 4)
     assert totals["dropped"] == {"exact_dup": 2, "near_dup": 2}
