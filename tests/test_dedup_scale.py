@@ -45,9 +45,7 @@ def lines(shared_data: Path) -> dict[str, list[str]]:
 def write_units(out: Path, units: dict[str, list[str]], language: str = "fra_Latn") -> None:
     """One shard per unit, documents named ``<unit>-<row>``."""
     for unit, texts in units.items():
-        rows = [
-            {"id": f"{unit}-{i}", "text": t, "language": language} for i, t in enumerate(texts)
-        ]
+        rows = [{"id": f"{unit}-{i}", "text": t, "language": language} for i, t in enumerate(texts)]
         writer = ShardWriter(out, unit, DOCUMENT_SCHEMA, OUTPUT)
         writer.write(make_batch(rows).drop_columns(["drop_reason"]))
         writer.close()
@@ -58,8 +56,8 @@ def labelled(lines: dict[str, list[str]], shared_data: Path) -> list[str]:
     """Pairs of real documents with edits (the near-dedup evaluation set), plus exact copies."""
     gold = (shared_data / "html-eval" / "gold.jsonl").read_text("utf-8").splitlines()
     noise = [line for row in gold for line in json.loads(row)["without"]]
-    bases = [" ".join(lines[c][i : i + 12]) for c in lines for i in range(0, 600, 12)]
-    donors = [line for c in lines for line in lines[c][600:]]
+    bases = [" ".join(lines[c][i : i + 12]) for c in lines for i in range(0, 360, 12)]
+    donors = [line for c in lines for line in lines[c][360:]]
     texts = build_labelled_set(bases, donors, noise, seed=5).texts
     return texts + texts[:40:3]
 
@@ -86,7 +84,7 @@ def test_partitions_workers_and_reference_agree_on_the_labelled_set(
     assert ledger(tmp_path / "one") == {
         names[i]: ("near_dup", names[roots[i]]) for i in range(len(order)) if roots[i] != i
     }
-    assert len(ledger(tmp_path / "one")) > 100  # the set holds many clusters
+    assert len(ledger(tmp_path / "one")) > 50  # the set holds many clusters
     # exact duplicates found first change the reasons, not which documents are kept
     write_units(tmp_path / "both", units)
     run_pass(tmp_path / "both", DedupConfig(partitions=4))
@@ -122,9 +120,10 @@ def test_components_by_stars_on_chains_and_stars(tmp_path: Path) -> None:
     final = clustering._components(lambda f, items: [f(i) for i in items])
     labels = distributed.read_frames(sorted((work / "cc" / f"{final:03d}").rglob("*.parquet")), {})
     cluster_of = dict(
-        labels.group_by("src").agg(pl.col("dst").min()).select(
-            "src", pl.min_horizontal("src", "dst")
-        ).iter_rows()
+        labels.group_by("src")
+        .agg(pl.col("dst").min())
+        .select("src", cluster=pl.min_horizontal("src", "dst"))
+        .iter_rows()
     )
     assert {cluster_of[int(n)] for n in nodes[:1000]} == {int(nodes[:1000].min())}
     assert {cluster_of[int(n)] for n in nodes[1000:1501]} == {int(nodes[1000:1501].min())}
@@ -135,10 +134,10 @@ def halves(lines: dict[str, list[str]]) -> tuple[dict[str, list[str]], dict[str,
     """Two halves of a corpus with duplicates inside each half and across them."""
     fr = lines["fr"]
     first = [_doc(fr, 12 * i) for i in range(20)]
-    first += [first[3], _near(first[4], fr[900])]
-    second = [_doc(fr, 12 * i) for i in range(30, 45)]
-    second += [first[0].upper(), _near(first[1], fr[901]), _near(first[1], fr[902]), second[2]]
-    second += [_near(first[4], fr[903])]  # near the kept one of a cluster of the first half
+    first += [first[3], _near(first[4], fr[450])]
+    second = [_doc(fr, 12 * i) for i in range(20, 35)]
+    second += [first[0].upper(), _near(first[1], fr[451]), _near(first[1], fr[452]), second[2]]
+    second += [_near(first[4], fr[453])]  # near the kept one of a cluster of the first half
     return {"a1": first[:11], "a2": first[11:]}, {"b1": second[:9], "b2": second[9:]}
 
 
@@ -154,10 +153,10 @@ def test_incremental_index_equals_one_run_over_the_whole(tmp_path: Path, lines: 
     stats = run_pass(tmp_path / "B", config.model_copy(update={"index_run": "crawl-B"}))
     assert kept_ids(tmp_path / "A") | kept_ids(tmp_path / "B") == kept_ids(tmp_path / "whole")
     whole, b = ledger(tmp_path / "whole"), ledger(tmp_path / "B")
-    assert b["b2-0"] == ("exact_dup", "a1-0 (run crawl-A)")
-    assert b["b2-1"] == ("near_dup", "a1-1 (run crawl-A)")
-    assert b["b2-4"] == ("near_dup", "a1-4 (run crawl-A)")
-    assert {i: r for i, (r, d) in b.items() if "(run" not in d} == {"b2-3": "exact_dup"}
+    assert b["b2-6"] == ("exact_dup", "a1-0 (run crawl-A)")
+    assert b["b2-7"] == b["b2-8"] == ("near_dup", "a1-1 (run crawl-A)")
+    assert b["b2-10"] == ("near_dup", "a1-4 (run crawl-A)")
+    assert {i: d for i, (r, d) in b.items() if "(run" not in d} == {"b2-9": "b1-2"}
     assert {i: whole[i][0] for i in b} == {i: r for i, (r, _) in b.items()}
     assert stats.to_dict()["dedup"]["index"]["removed"] == 4
     runs = sorted(p.name for p in (index / "runs").glob("*.json"))
@@ -166,8 +165,9 @@ def test_incremental_index_equals_one_run_over_the_whole(tmp_path: Path, lines: 
     write_units(tmp_path / "C", second)
     run_pass(tmp_path / "C", config.model_copy(update={"index_run": "crawl-C"}))
     assert kept_ids(tmp_path / "C") == set()
+    write_units(tmp_path / "D", first)
     with pytest.raises(DedupIndexError, match="other settings .*bands"):
-        run_pass(tmp_path / "A", DedupConfig(index=str(index), bands=10, rows_per_band=11))
+        run_pass(tmp_path / "D", DedupConfig(index=str(index), bands=10, rows_per_band=11))
 
 
 def _append_in_process(out: Path, index: Path, run: str, ready: Any) -> None:
@@ -203,7 +203,7 @@ def test_concurrent_runs_append_to_one_index(tmp_path: Path, lines: Any) -> None
     assert details == {"run-A)", "run-B)"}
 
 
-@pytest.mark.slow
+@pytest.mark.ray
 def test_ray_tasks_give_the_same_bytes(tmp_path: Path, lines: Any) -> None:
     from curate.engine.ray_engine import RayEngine
 

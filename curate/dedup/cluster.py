@@ -177,7 +177,7 @@ def _kept(groups: pl.DataFrame, rule: KeepRule) -> pl.DataFrame:
     kept = kept.with_columns(
         kept=pl.when(pl.col("cluster") < 0).then(pl.col("cluster")).otherwise(pl.col("kept"))
     )
-    ids = kept.select(kept="doc", kept_id="id")
+    ids = kept.select(kept="doc", kept_id="id").unique("kept")
     return kept.join(ids, on="kept", how="left")
 
 
@@ -284,7 +284,7 @@ def label_task(partition: int, work: Path, bits: int, step: int) -> dict[str, An
             read_dir(part(work, "nodes", partition), NODES),
             read_dir(work / "inodes" / f"to={name}", NODES),
         ]
-    )
+    ).unique("doc")  # an indexed document comes from each bucket task that found it
     exact = read_dir(work / "xdrops" / f"to={name}", {"doc": pl.Int64})
     members = labels.join(nodes, on="doc", how="left").with_columns(
         exact=pl.col("doc").is_in(exact["doc"].implode())
