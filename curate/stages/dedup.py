@@ -161,7 +161,7 @@ class Dedup:
         self._map(partial(sign_shard, out=out, config=self.config, bits=plan.bits), todo)
 
     def _rewrite(self, plan: Plan, out: Path, work: Path) -> None:
-        todo = [s for s in plan.shards if not (work / "rewritten" / f"{s.name}.json").exists()]
+        todo = [s for s in plan.shards if not _rewritten(out, work, s)]
         if todo:
             log.info("dedup: rewriting %d shards", len(todo))
         index = (Path(self.config.index), plan.run) if self.config.index else None
@@ -169,6 +169,21 @@ class Dedup:
             rewrite_shard, out=out, work=work, output=self.output, bits=plan.bits, index=index
         )
         self._map(rewrite, todo)
+
+
+def _rewritten(out: Path, work: Path, shard: Shard) -> bool:
+    """Whether the shard is as its rewrite left it (a unit run again writes it anew)."""
+    marker = work / "rewritten" / f"{shard.name}.json"
+    if not marker.exists():
+        return False
+    return json.loads(marker.read_text()).get("state") == _file_state(out / shard.path)
+
+
+def _file_state(path: Path) -> list[int] | None:
+    if not path.exists():
+        return None
+    status = path.stat()
+    return [status.st_size, status.st_mtime_ns]
 
 
 def _index_settings(config: DedupConfig) -> dict[str, Any]:
@@ -428,7 +443,7 @@ def rewrite_shard(
         _append_to_index(work, shard, drops, bits, *index)
     parquet = pq.ParquetFile(path)
     if CLUSTER_SIZE in parquet.schema_arrow.names:  # rewritten before a crash
-        write_json(marker, {"shard": shard.path, "kept": kept_rows})
+        write_json(marker, {"shard": shard.path, "kept": kept_rows, "state": _file_state(path)})
         return kept_rows
     rows = (drops["doc"] & ((1 << ROW_BITS) - 1)).to_numpy()
     sizes = np.ones(shard.rows, np.int64)
@@ -456,7 +471,7 @@ def rewrite_shard(
     if kept_rows == 0:
         shards.write(schema.empty_table())
     shards.close()
-    write_json(marker, {"shard": shard.path, "kept": kept_rows})
+    write_json(marker, {"shard": shard.path, "kept": kept_rows, "state": _file_state(path)})
     return kept_rows
 
 
