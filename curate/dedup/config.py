@@ -20,7 +20,7 @@ class DedupConfig(BaseModel):
     own). ``keep`` picks the one document kept per cluster: ``first`` in corpus order (language,
     shard, row) or ``longest`` text (ties to the first).
 
-    ``partitions`` (a power of two; default one per about a million documents) splits the
+    ``partitions`` (a power of two; default one per about half a million documents) splits the
     clustering into tasks that each hold one partition. ``index`` names a directory of earlier
     runs' kept documents: this run drops documents that duplicate one of them, then appends its
     own kept documents under ``index_run`` (default: a name derived from this run).

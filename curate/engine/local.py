@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import queue
+import weakref
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +25,24 @@ class LocalEngine:
     """Runs units in this process (one worker) or in a pool of ``workers`` processes."""
 
     workers: int
+    _pool: ProcessPoolExecutor | None = field(default=None, init=False, repr=False)
 
     def map(self, function: Callable[[Any], Any], items: list[Any]) -> list[Any]:
-        """``function`` over ``items`` on the pool (corpus passes use it); results in order."""
+        """``function`` over ``items`` on the pool (corpus passes use it); results in order.
+
+        The pool lives as long as the engine: a pass calling ``map`` for each of its phases
+        starts its worker processes (and their imports) once."""
         if self.workers <= 1 or len(items) <= 1:
             return [function(item) for item in items]
-        context = multiprocessing.get_context("spawn")
-        workers = min(self.workers, len(items))
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            return list(pool.map(function, items))
+        if self._pool is None:
+            context = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+            weakref.finalize(self, self._pool.shutdown)
+        try:
+            return list(self._pool.map(function, items))
+        except BrokenProcessPool:
+            self._pool = None  # a worker died: the next call starts a new pool
+            raise
 
     def run(
         self,

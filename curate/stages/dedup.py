@@ -4,7 +4,7 @@ Runs once every unit has written ``OUT/data/<language>/<unit>-NNNNN.parquet``, i
 each leave files under ``OUT/work/dedup/`` so a crashed run resumes where it stopped:
 
 1. ``plan.json``: the shards in corpus order (language, file name), their row counts, and the
-   number of partitions ``P`` (a power of two: ``dedup.partitions`` or one per about a
+   number of partitions ``P`` (a power of two: ``dedup.partitions`` or one per about half a
    million documents).
 2. Per shard (in parallel when the engine offers a ``map``): the shard's hashes split by
    partition, ``exact/p=PPPP/``, ``bands/p=PPPP/`` (by hash range) and ``nodes/p=PPPP/`` (by
@@ -74,7 +74,7 @@ ParallelMap = Callable[[Callable[[T], R], list[T]], Iterable[R]]
 __all__ = ["EXACT_DUP", "NEAR_DUP", "CLUSTER_SIZE", "Dedup", "ParallelMap"]
 CLUSTER_SIZE = "minhash_cluster_size"
 MAX_BATCH_BYTES = 64 << 20
-PARTITION_DOCS = 1 << 20
+PARTITION_DOCS = 1 << 19
 
 
 @dataclass(frozen=True)
