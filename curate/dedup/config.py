@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from curate.core.config import Section
 
 
-class DedupConfig(BaseModel):
+class DedupConfig(Section):
     """Exact and MinHash near-duplicate removal over the whole output.
 
     Both work on normalised text (NFC, lowercase, numbers to ``0``, punctuation and spaces
@@ -25,8 +27,6 @@ class DedupConfig(BaseModel):
     runs' kept documents: this run drops documents that duplicate one of them, then appends its
     own kept documents under ``index_run`` (default: a name derived from this run).
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
     exact: bool = True

@@ -29,7 +29,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -41,6 +41,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from curate.core.registry import register
+from curate.core.stage import ParallelMap
 from curate.dedup import cluster
 from curate.dedup.cluster import (
     BANDS,
@@ -63,14 +65,13 @@ from curate.dedup.index import DedupIndex, append_shard, check_doc_keys, commit_
 from curate.dedup.lsh import size_histogram
 from curate.dedup.minhash import MinHasher, band_hashes, fmix64, shingle_batch, splitmix64
 from curate.io.atomic import write_json
+from curate.io.config import OutputConfig
 from curate.io.writer import LEDGER_SCHEMA, ParquetSink
-from curate.recipe import OutputConfig
 from curate.stats import RunStats
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 R = TypeVar("R")
-ParallelMap = Callable[[Callable[[T], R], list[T]], Iterable[R]]
 __all__ = ["EXACT_DUP", "NEAR_DUP", "CLUSTER_SIZE", "Dedup", "ParallelMap"]
 CLUSTER_SIZE = "minhash_cluster_size"
 MAX_BATCH_BYTES = 64 << 20
@@ -100,14 +101,22 @@ def _serial_map(function: Callable[[T], R], items: list[T]) -> list[R]:
     return [function(item) for item in items]
 
 
+@register("dedup", section="dedup", config=DedupConfig, phase="corpus", order=10)
 @dataclass
 class Dedup:
-    """The corpus pass: exact and near-duplicate removal, configured by ``dedup:``."""
+    """Exact and MinHash near-duplicate removal over every output shard."""
 
     config: DedupConfig
     output: OutputConfig
     parallel_map: ParallelMap | None = None
     name: str = "dedup"
+
+    @classmethod
+    def from_recipe(cls, recipe: Any, parallel_map: ParallelMap | None = None) -> Dedup | None:
+        dedup = recipe.dedup
+        if dedup.enabled and (dedup.exact or dedup.near):
+            return cls(dedup, recipe.output, parallel_map)
+        return None
 
     def run(self, out: Path, stats: RunStats) -> None:
         start = time.perf_counter()

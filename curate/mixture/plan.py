@@ -35,13 +35,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 from rich.table import Table
 
-from curate.engine.tokenize import SUMMARY_FILE, TOKENS_DIR
+from curate.core.config import Section
 from curate.io.indexed import IndexedDataset, IndexedDatasetError
-from curate.io.mixture import Sources, blend_lines, write_reports, write_shards
+from curate.mixture.write import Sources, blend_lines, write_reports, write_shards
 from curate.recipe import format_validation_error
+from curate.stages.tokenize_pass import SUMMARY_FILE, TOKENS_DIR
 from curate.strict_yaml import YamlRefused, load_yaml
 
 IDENTITY_KEYS = ("file", "sha256", "vocab_size", "bos_id", "eos_id", "dtype")
@@ -53,10 +54,8 @@ class MixError(ValueError):
     """A mixture that cannot be built; the message says why."""
 
 
-class Rehydration(BaseModel):
+class Rehydration(Section):
     """Copies of a document by its cluster size: ``{smallest size: copies}``, step-wise."""
-
-    model_config = ConfigDict(extra="forbid")
 
     weights: dict[int, int] = Field(default_factory=lambda: dict(FINEWEB2_WEIGHTS))
     languages: dict[str, dict[int, int]] = Field(default_factory=dict)
@@ -76,9 +75,7 @@ class Rehydration(BaseModel):
         return copies[np.searchsorted(bounds, np.maximum(sizes, 1), side="right") - 1]
 
 
-class MixtureConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class MixtureConfig(Section):
     name: str
     description: str = ""
     inputs: list[str] = Field(min_length=1)
