@@ -167,19 +167,27 @@ def crash_after(items_done: int, on_call: int) -> Callable:
     return parallel_map
 
 
-@pytest.mark.parametrize(("items_done", "on_call"), [(1, 1), (1, 2)])
-def test_resumes_after_a_crash(tmp_path: Path, lines: Any, items_done: int, on_call: int) -> None:
+@pytest.mark.parametrize(
+    ("items_done", "on_call", "partitions"),
+    [(1, 1, 1), (1, 2, 1), (3, 2, 4), (2, 3, 4), (2, 5, 4), (1, 7, 4)],
+)
+def test_resumes_after_a_crash(
+    tmp_path: Path, lines: Any, items_done: int, on_call: int, partitions: int
+) -> None:
+    """Dies in signatures (call 1), exact and bucket tasks (2), star rounds, labels, keepers or
+    rewrites (later calls), partway through the call's tasks."""
+    config = DedupConfig(partitions=partitions)
     write_corpus(tmp_path / "clean", lines)
-    clean_stats = run_pass(tmp_path / "clean", DedupConfig())
+    clean_stats = run_pass(tmp_path / "clean", config)
     write_corpus(tmp_path / "crash", lines)
     with pytest.raises(Crash):
-        run_pass(tmp_path / "crash", DedupConfig(), crash_after(items_done, on_call))
+        run_pass(tmp_path / "crash", config, crash_after(items_done, on_call))
     for marker in (tmp_path / "crash" / "work" / "dedup" / "rewritten").glob("*.json"):
         marker.unlink()  # died between the shard's rename and its marker
-    resumed_stats = run_pass(tmp_path / "crash", DedupConfig())
+    resumed_stats = run_pass(tmp_path / "crash", config)
     assert _files(tmp_path / "crash") == _files(tmp_path / "clean")
     assert resumed_stats.to_dict() == clean_stats.to_dict()
-    again = run_pass(tmp_path / "crash", DedupConfig())  # a finished pass re-records its stats
+    again = run_pass(tmp_path / "crash", config)  # a finished pass re-records its stats
     assert again.to_dict() == clean_stats.to_dict()
 
 
