@@ -501,7 +501,7 @@ def scale(counts: list[int], engine: str, workers: int, datatrove_docs: list[int
             if engine != "ray":
                 result["cpu"] = cpu
             rows.append((count, megabytes, made, result, anchor))
-    _scale_tables(rows, engine, workers)
+            _scale_tables(rows, engine, workers)  # after each size: a long run shows progress
 
 
 def _scale_tables(rows: list[tuple], engine: str, workers: int) -> None:
