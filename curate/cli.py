@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from curate.core.errors import RunError, require_extra
+from curate.dedup.index import DedupIndexError
 from curate.engine.local import LocalEngine
 from curate.engine.progress import ConsoleProgress
 from curate.io.readers import UnsupportedInput
@@ -90,7 +91,14 @@ def run(
             run_local = Run(loaded, paths, output, force)
             local = LocalEngine(workers or os.cpu_count() or 1)
             summary, timing = run_local.execute(local, ConsoleProgress(console))
-    except (RecipeError, RunError, UnsupportedInput, FileNotFoundError, TokenizerError) as error:
+    except (
+        RecipeError,
+        RunError,
+        UnsupportedInput,
+        FileNotFoundError,
+        TokenizerError,
+        DedupIndexError,
+    ) as error:
         raise fail(str(error)) from None
     except Interrupted as stop:
         console.print(stop.message, highlight=False)

@@ -64,6 +64,7 @@ COLUMN_MEANING = {
     "language_score": "language-ID probability of `language`",
     "metadata": "JSON object: input fields and stage annotations",
     TOKEN_COLUMN: "tokens in `text` (tokenizer in the manifest)",
+    "minhash_cluster_size": "documents it stands for after dedup (1: unique), for rehydration",
 }
 
 

@@ -17,10 +17,12 @@ import multiprocessing
 import queue
 import signal
 import sys
+import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +40,27 @@ class LocalEngine:
     """Runs units in this process (one worker) or in a pool of ``workers`` processes."""
 
     workers: int
+    _map_pool: ProcessPoolExecutor | None = field(default=None, init=False, repr=False)
 
     def map(self, function: Callable[[Any], Any], items: list[Any]) -> list[Any]:
-        """``function`` over ``items`` on the pool (corpus passes use it); results in order."""
+        """``function`` over ``items`` on the pool (corpus passes use it); results in order.
+
+        The pool lives as long as the engine: a pass calling ``map`` for each of its phases
+        starts its worker processes (and their imports) once."""
         if self.workers <= 1 or len(items) <= 1:
             return [function(item) for item in items]
-        with _pool(min(self.workers, len(items)), None, None) as pool:
-            return list(pool.map(function, items))
+        if self._map_pool is None:
+            self._map_pool = _new_pool(self.workers, None, None)
+            weakref.finalize(self, self._map_pool.shutdown)
+        try:
+            return list(self._map_pool.map(function, items))
+        except BrokenProcessPool:
+            self._map_pool = None  # a worker died: the next call starts a new pool
+            raise
+        except BaseException:
+            _stop_workers(self._map_pool)
+            self._map_pool = None
+            raise
 
     def run(
         self,
@@ -84,18 +100,22 @@ class LocalEngine:
 @contextmanager
 def _pool(workers: int, progress_queue: Any, log_queue: Any) -> Iterator[ProcessPoolExecutor]:
     """A spawn pool; on any exception (an interrupt too) its workers are killed, not awaited."""
-    pool = ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_start_worker,
-        initargs=(logging.getLogger().getEffectiveLevel(), progress_queue, log_queue),
-    )
+    pool = _new_pool(workers, progress_queue, log_queue)
     try:
         yield pool
     except BaseException:
         _stop_workers(pool)
         raise
     pool.shutdown(wait=True)
+
+
+def _new_pool(workers: int, progress_queue: Any, log_queue: Any) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_worker,
+        initargs=(logging.getLogger().getEffectiveLevel(), progress_queue, log_queue),
+    )
 
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:
