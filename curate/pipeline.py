@@ -12,6 +12,7 @@ from curate.recipe import LangIdConfig, Recipe
 from curate.schema import DOCUMENT_SCHEMA
 from curate.stages.base import Stage
 from curate.stages.dedup import Dedup, ParallelMap
+from curate.stages.erasure import ErasureFilter
 from curate.stages.extract import Extract
 from curate.stages.langid import LanguageId
 from curate.stages.pii import PiiScrub
@@ -50,11 +51,15 @@ def build_stages(recipe: Recipe) -> list[Stage]:
 
 
 def _before_extract(recipe: Recipe) -> list[Stage]:
-    """Opt-out needs the HTML, and URL checks are cheap: both run before extraction, after the
-    pre-filters and the pre-router, which drop most of a crawl for a few languages' recipe at
-    less cost per page than the opt-out scan."""
+    """Erasure lists first: an erased document is touched by nothing else. Opt-out needs the
+    HTML, and URL checks are cheap: both run before extraction, after the pre-filters and the
+    pre-router, which drop most of a crawl for a few languages' recipe at less cost per page
+    than the opt-out scan."""
     filters = recipe.filters
-    stages: list[Stage] = prerouting_stages(recipe)
+    stages: list[Stage] = []
+    if recipe.erasure_lists():
+        stages.append(ErasureFilter(tuple(recipe.erasure_lists())))
+    stages += prerouting_stages(recipe)
     if filters.opt_out.enabled:
         stages.append(OptOut(filters.opt_out))
     if filters.url.enabled and filters.url.blocklists:

@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from curate import __version__
 from curate.engine.unit import ProgressCallback, WorkUnit, done_marker, plan_units
+from curate.erasure import state as erasure
 from curate.io.atomic import remove_stale_temps, write_json
 from curate.io.readers import FORMATS, input_format
 from curate.langid import locate_model, registry, sha256_of
@@ -112,7 +113,13 @@ class Run:
         remove_stale_temps(self.out)
 
     def execute(self, engine: Engine) -> tuple[dict[str, Any], dict[str, float]]:
+        try:
+            erasure.refuse_pending(self.out, "running on it again")
+        except erasure.ErasurePending as error:
+            raise RunError(str(error)) from None
         self._check_previous()
+        # the output's own erasure list joins the recipe's: erased documents stay out
+        recipe = erasure.with_output_list(self.recipe, self.out)
         units = plan_units(self.inputs)
         todo = [u for u in units if not done_marker(self.out, u).exists()]
         if len(todo) < len(units):
@@ -124,14 +131,15 @@ class Run:
             )
             engine.run(
                 todo,
-                self.recipe,
+                recipe,
                 self.out,
                 on_docs=lambda n: progress.advance(docs, n),
                 on_unit=lambda _result: progress.advance(done, 1),
             )
-        stats, timing = self._merge(units)
-        for corpus_pass in build_corpus_passes(self.recipe, getattr(engine, "map", None)):
+        stats, timing = self._merge(units, recipe)
+        for corpus_pass in build_corpus_passes(recipe, getattr(engine, "map", None)):
             corpus_pass.run(self.out, stats)
+        erasure.account(self.out, stats)
         summary = stats.to_dict()
         write_json(self.out / "stats.json", summary, sort_keys=False)
         timing = {k: round(v, 3) for k, v in {**timing, **stats.seconds}.items()}
@@ -139,8 +147,8 @@ class Run:
         write_json(self.out / "manifest.json", self._manifest(units))
         return summary, timing
 
-    def _merge(self, units: list[WorkUnit]) -> tuple[RunStats, dict[str, float]]:
-        stats = RunStats(stage_names(self.recipe))
+    def _merge(self, units: list[WorkUnit], recipe: Recipe) -> tuple[RunStats, dict[str, float]]:
+        stats = RunStats(stage_names(recipe))
         for unit in units:
             marker = json.loads(done_marker(self.out, unit).read_text())
             stats.merge(RunStats.from_dict(marker["stats"]))
@@ -149,7 +157,7 @@ class Run:
     def _manifest(self, units: list[WorkUnit]) -> dict[str, Any]:
         model = locate_model(self.recipe.langid.model, self.recipe.langid.model_path)
         spec = registry().get(self.recipe.langid.model)
-        return {
+        manifest = {
             "curate_version": __version__,
             "python": platform.python_version(),
             "recipe": self.recipe.model_dump(mode="json"),
@@ -173,6 +181,8 @@ class Run:
                 for u in units
             ],
         }
+        erased = erasure.manifest_entry(self.out, self.recipe.erasure_lists())
+        return manifest if erased is None else {**manifest, "erasure": erased}
 
 
 def _tokenizer(out: Path) -> dict[str, Any] | None:
