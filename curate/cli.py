@@ -276,7 +276,8 @@ def erase(
     ] = None,
     ids: Annotated[Path | None, typer.Option(help="File of document ids, one a line")] = None,
     hashes: Annotated[
-        Path | None, typer.Option("--list", help="An erasure list (hashes), e.g. another run's")
+        list[Path] | None,
+        typer.Option("--list", help="An erasure list (hashes), e.g. another run's (repeatable)"),
     ] = None,
     reason: Annotated[str, typer.Option(help="Why (kept in the erasure log)")] = "",
     received: Annotated[
@@ -302,8 +303,8 @@ def erase(
         request = None
         if urls or domains or ids or hashes:
             found = request_hashes(listed["u"], listed["d"], listed["i"])
-            if hashes is not None:
-                found.update(load_list(hashes))
+            for path in hashes or []:
+                found.update(load_list(path))
             if not found:
                 raise EraseError("the request files name nothing to erase")
             mixtures = tuple(str(m.resolve()) for m in mix or [])

@@ -53,13 +53,15 @@ from curate.erasure.files import rewrite_parquet, rewrite_token_data, rewrite_to
 from curate.erasure.match import Hashes, load_list, save_list
 from curate.erasure.state import EraseError
 from curate.io.atomic import remove_stale_temps, write_bytes, write_json
-from curate.io.indexed import idx_path, read_index
+from curate.io.indexed import bin_path, idx_path, read_index
 from curate.recipe import OutputConfig
 from curate.stages.erasure import STAGE_NAME as LIST_STAGE
+from curate.stats import RunStats
 
 log = logging.getLogger(__name__)
 KILL_AFTER_STEPS = "CURATE_TEST_KILL_AFTER_STEPS"  # tests: SIGKILL after this many steps
 LEDGER_DETAIL = "detail"
+TOKENIZE = "tokenize"
 DEDUP_WORK = ("work/dedup/docs/*.parquet", "id")
 DEDUP_DECISIONS = ("work/dedup/decisions.parquet", "kept_id")
 
@@ -198,9 +200,21 @@ def _plan_shards(out: Path, hashes: Hashes) -> tuple[list[dict[str, Any]], pa.Ar
                 "token_prefix": (
                     prefix.relative_to(out).as_posix() if idx_path(prefix).is_file() else None
                 ),
+                "carried": _carried_stats(out, path)
+                if len(rows) == parquet.metadata.num_rows
+                else None,
             }
         )
     return shards, _concat(ids)
+
+
+def _carried_stats(out: Path, shard: Path) -> dict[str, Any] | None:
+    """The tokenize pass's stats of a shard about to be emptied (and deleted)."""
+    marker = shard_marker(out, shard)
+    if not marker.is_file():
+        return None
+    stats = json.loads(marker.read_text())["stats"]
+    return {k: v for k, v in stats.items() if k != "seconds"}
 
 
 def _concat(arrays: list[pa.Array]) -> pa.Array:
@@ -261,6 +275,11 @@ def _file_entry(
 # --- 2. rewrite, 3. record -------------------------------------------------------------------
 
 
+def _remove_if_empty(directory: Path) -> None:
+    if directory.is_dir() and not any(directory.iterdir()):
+        directory.rmdir()
+
+
 class _Apply:
     """Carries out a plan step by step; each step is marked done once its file is in place."""
 
@@ -314,6 +333,9 @@ class _Apply:
 
     def _shard(self, n: int, shard: dict[str, Any]) -> None:
         rows, drop = shard["rows_before"], shard["drop"]
+        if len(drop) == rows:
+            self._step(f"shard-{n}-delete", lambda: self._delete_shard(shard))
+            return
         if shard["token_prefix"] is not None:
             prefix = self.out / shard["token_prefix"]
             self._step(f"shard-{n}-bin", lambda: rewrite_token_data(prefix, rows, drop))
@@ -322,6 +344,18 @@ class _Apply:
         self._step(f"shard-{n}-parquet", lambda: rewrite_parquet(path, rows, drop, self.output))
         if shard["token_prefix"] is not None:
             self._step(f"shard-{n}-marker", lambda: self._tokenize_marker(path))
+
+    def _delete_shard(self, shard: dict[str, Any]) -> None:
+        """A shard left empty goes, with its token files and marker (the Parquet last: a
+        later tokenize pass removes token files whose shard is gone anyway)."""
+        path = self.out / shard["path"]
+        if shard["token_prefix"] is not None:
+            prefix = self.out / shard["token_prefix"]
+            for done in (bin_path(prefix), idx_path(prefix), shard_marker(self.out, path)):
+                done.unlink(missing_ok=True)
+                _remove_if_empty(done.parent)
+        path.unlink(missing_ok=True)
+        _remove_if_empty(path.parent)
 
     def _tokenize_marker(self, shard: Path) -> None:
         """The tokenize pass's marker describes the rewritten shard, so a re-run keeps it."""
@@ -346,7 +380,8 @@ class _Apply:
         )
 
     def _account(self) -> None:
-        state.record_request(self.out, self.plan["request"], self.plan["languages"])
+        carried = [s["carried"] for s in self.plan["shards"] if s["carried"]]
+        state.record_request(self.out, self.plan["request"], self.plan["languages"], carried)
 
     def _tokens_summary(self) -> None:
         summary_file = self.out / TOKENS_DIR / SUMMARY_FILE
@@ -365,9 +400,14 @@ class _Apply:
         summary = json.loads(path.read_text())
         stats = state.stats_from_summary(summary, LIST_STAGE)
         tokens_file = self.out / TOKENS_DIR / SUMMARY_FILE
-        if "tokenize" in stats.summaries and tokens_file.is_file():
+        if TOKENIZE in stats.summaries and tokens_file.is_file():
+            # as a re-run counts it: from the markers of the shards there now
+            stats.stages[TOKENIZE] = {}
+            stats.counters.pop(TOKENIZE, None)
+            for result in self._token_markers().values():
+                stats.merge(RunStats.from_dict(result["stats"]))
             tokens = json.loads(tokens_file.read_text())
-            stats.summaries["tokenize"] = token_summary(tokens, tokens["languages"])
+            stats.summaries[TOKENIZE] = token_summary(tokens, tokens["languages"])
         state.account(self.out, stats)
         write_json(path, stats.to_dict(), sort_keys=False)
 

@@ -144,7 +144,8 @@ def _rewrite_reports(root: Path, mix: dict[str, Any], request: str) -> None:
     lines = (root / BLEND).read_text().splitlines()
     prefixes = [Path(line.split(" ", 1)[1]) for line in lines if line]
     # a source left without tokens has no weight (and would leave its language none to split)
-    datasets = [d for d in (IndexedDataset(p) for p in prefixes) if d.num_tokens]
+    present = [p for p in prefixes if idx_path(p).is_file()]  # an emptied shard is deleted
+    datasets = [d for d in (IndexedDataset(p) for p in present) if d.num_tokens]
     names = [d.prefix.name for d in datasets]
     sources = Sources(datasets, names, [d.prefix.parent.name for d in datasets])
     total = manifest["total_tokens"]

@@ -25,7 +25,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from curate.erasure.match import load_list
+import pyarrow.parquet as pq
+
+from curate.erasure.match import load_list, load_lists
 from curate.io.atomic import write_json
 from curate.langid import sha256_of
 from curate.recipe import Recipe
@@ -91,17 +93,23 @@ def read_accounting(out: Path) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.is_file() else {"requests": {}}
 
 
-def record_request(out: Path, request: str, languages: dict[str, dict[str, int]]) -> None:
-    """Enter one request's per-language counts (idempotent: keyed by the request)."""
+def record_request(
+    out: Path, request: str, languages: dict[str, dict[str, int]], carried: list[dict[str, Any]]
+) -> None:
+    """Enter one request's per-language counts (idempotent: keyed by the request).
+
+    ``carried``: the tokenize pass's stats of shards the erasure emptied and deleted, whose
+    markers went with them: the pass's history keeps counting them.
+    """
     accounting = read_accounting(out)
-    accounting["requests"][request] = languages
+    accounting["requests"][request] = {"languages": languages, "carried": carried}
     write_json(accounting_path(out), accounting)
 
 
 def erased_per_language(out: Path) -> dict[str, dict[str, int]]:
     totals: dict[str, dict[str, int]] = defaultdict(lambda: {"docs": 0, "bytes": 0, "tokens": 0})
-    for languages in read_accounting(out)["requests"].values():
-        for language, counts in languages.items():
+    for request in read_accounting(out)["requests"].values():
+        for language, counts in request["languages"].items():
             for key, n in counts.items():
                 totals[language][key] += n
     return dict(sorted(totals.items()))
@@ -113,6 +121,9 @@ def account(out: Path, stats: RunStats) -> None:
     requests = read_accounting(out)["requests"]
     if not requests:
         return
+    for request in requests.values():
+        for carried in request["carried"]:
+            stats.merge(RunStats.from_dict(carried))
     reached = [name for name, entries in stats.stages.items() if entries and name != ERASE_STAGE]
     before = stats.stages[reached[-1]] if reached else {}
     for language in sorted(set(before) | set(erased)):
@@ -181,3 +192,25 @@ def manifest_entry(out: Path, recipe_lists: list[str]) -> dict[str, Any] | None:
             }
         )
     return entry
+
+
+def lists_in_force(out: Path) -> list[Path]:
+    """The erasure lists a run of ``out`` honours: the recipe's and the output's own."""
+    manifest_file = out / "manifest.json"
+    recipe = (
+        json.loads(manifest_file.read_text()).get("recipe", {}) if manifest_file.is_file() else {}
+    )
+    named = recipe.get("erasure_list")
+    paths = [Path(p) for p in ([named] if isinstance(named, str) else named or [])]
+    return [p for p in [*paths, list_path(out)] if p.is_file()]
+
+
+def listed_documents(out: Path) -> int:
+    """Kept documents of ``out`` that its erasure lists name (0 once every erasure is done)."""
+    hashes = load_lists(lists_in_force(out))
+    if not hashes:
+        return 0
+    return sum(
+        int(hashes.matches(pq.read_table(shard, columns=["url", "id"])).sum())
+        for shard in sorted((out / "data").glob("*/*.parquet"))
+    )
