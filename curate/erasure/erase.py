@@ -62,6 +62,7 @@ log = logging.getLogger(__name__)
 KILL_AFTER_STEPS = "CURATE_TEST_KILL_AFTER_STEPS"  # tests: SIGKILL after this many steps
 LEDGER_DETAIL = "detail"
 TOKENIZE = "tokenize"
+README = "README.md"
 DEDUP_WORK = ("work/dedup/docs/*.parquet", "id")
 DEDUP_DECISIONS = ("work/dedup/decisions.parquet", "kept_id")
 
@@ -319,7 +320,8 @@ class _Apply:
         if marker.exists():
             return
         action()
-        write_bytes(marker, b"")
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()  # empty: it exists or not; the file it marks was committed already
         self.steps_done += 1
         if self.kill_after is not None and self.steps_done >= self.kill_after:
             os.kill(os.getpid(), signal.SIGKILL)
@@ -420,7 +422,9 @@ class _Apply:
         write_json(path, manifest)
 
     def _card(self) -> None:
-        from curate.erasure.card import rerender_card
+        if not (self.out / README).is_file():
+            return
+        from curate.erasure.card import rerender_card  # matplotlib: only when there is a card
 
         for line in rerender_card(self.out):
             self.echo(line)

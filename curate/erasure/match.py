@@ -77,6 +77,9 @@ class Hashes:
     url: set[str] = field(default_factory=set)
     domain: set[str] = field(default_factory=set)
     id: set[str] = field(default_factory=set)
+    # The normalised values behind the hashes, when the request gave them (never saved): a
+    # kind whose every hash is known is matched by value, without hashing each document.
+    plain: dict[str, set[str]] = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.url) + len(self.domain) + len(self.id)
@@ -87,6 +90,7 @@ class Hashes:
     def update(self, other: Hashes) -> None:
         for name in KINDS:
             self.kind(name).update(other.kind(name))
+            self.plain.setdefault(name, set()).update(other.plain.get(name, set()))
 
     def entries(self) -> list[tuple[str, str]]:
         return sorted((name, h) for name in KINDS for h in self.kind(name))
@@ -97,18 +101,21 @@ class Hashes:
         if table.num_rows == 0:
             return hit
         if self.id and "id" in table.column_names:
-            hit |= self._listed(table.column("id"), self.id)
+            hit |= self._listed(table.column("id"), "id")
         if "url" not in table.column_names:
             return hit
         urls = table.column("url")
         if self.url:
-            hit |= self._listed(normalise_urls(urls), self.url)
+            hit |= self._listed(normalise_urls(urls), "url")
         if self.domain:
             hit |= self._domain_listed(urls)
         return hit
 
-    @staticmethod
-    def _listed(values: pa.Array | pa.ChunkedArray, wanted: set[str]) -> np.ndarray:
+    def _listed(self, values: pa.Array | pa.ChunkedArray, kind: str) -> np.ndarray:
+        wanted, plain = self.kind(kind), self.plain.get(kind, set())
+        if len(plain) == len(wanted):
+            found = pc.is_in(values, value_set=pa.array(sorted(plain), pa.string()))
+            return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
         return np.array([h in wanted for h in _hashes(_as_array(values).to_pylist())], dtype=bool)
 
     def _domain_listed(self, urls: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -123,12 +130,14 @@ class Hashes:
 
 def request_hashes(urls: list[str], domains: list[str], ids: list[str]) -> Hashes:
     """The hashes of a request's entries, normalised as documents are."""
-    normalised = normalise_urls(pa.array(urls, pa.string())).to_pylist()
-    hosts = [_domain_entry(d) for d in domains]
+    normalised = {u for u in normalise_urls(pa.array(urls, pa.string())).to_pylist() if u}
+    hosts = {h for h in (_domain_entry(d) for d in domains) if h}
+    plain = {"url": normalised, "domain": hosts, "id": {i for i in ids if i}}
     return Hashes(
-        url={sha256_hex(u) for u in normalised if u},
-        domain={sha256_hex(h) for h in hosts if h},
-        id={sha256_hex(i) for i in ids if i},
+        url={sha256_hex(u) for u in plain["url"]},
+        domain={sha256_hex(h) for h in plain["domain"]},
+        id={sha256_hex(i) for i in plain["id"]},
+        plain=plain,
     )
 
 
