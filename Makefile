@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint conflicts bench clean
 
 install: $(VENV)/.installed
 
@@ -18,13 +18,18 @@ $(VENV)/.installed: pyproject.toml
 
 demo: install
 	$(BIN)/python examples/make_sample.py
-	$(BIN)/curate run recipes/demo.yaml --input examples/sample.warc.gz --output demo-out --force
+	$(BIN)/curate run demo --input examples/sample.warc.gz --output demo-out --force
 	$(BIN)/curate inspect demo-out
 	$(BIN)/curate card demo-out --eu-summary --force
 
-lint: install
-	$(BIN)/ruff check curate tests benchmarks examples langid_models recipes
-	$(BIN)/ruff format --check curate tests benchmarks examples langid_models recipes
+lint: install conflicts
+	$(BIN)/ruff check curate tests benchmarks examples
+	$(BIN)/ruff format --check curate tests benchmarks examples
+
+# An unresolved merge leaves these markers; any tracked file holding one fails the lint.
+conflicts:
+	@if git grep -nE '^(<<<<<<<|=======|>>>>>>>)( |$$)'; then \
+		echo "merge-conflict markers in the tracked files above"; exit 1; fi
 
 test: lint
 	$(BIN)/python -m pytest

@@ -33,13 +33,13 @@ import pyarrow.parquet as pq
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import print_table  # noqa: E402
-from curate.engine.tokenize import file_state, shard_marker, token_prefix  # noqa: E402
 from curate.erasure.erase import Request, erase  # noqa: E402
-from curate.erasure.match import request_hashes  # noqa: E402
 from curate.io.atomic import write_json  # noqa: E402
 from curate.io.indexed import IndexedDatasetWriter, bin_path, idx_path  # noqa: E402
 from curate.recipe import OutputConfig  # noqa: E402
 from curate.schema import DOCUMENT_SCHEMA  # noqa: E402
+from curate.stages.compliance.erasure import request_hashes  # noqa: E402
+from curate.stages.tokenize_pass import file_state, shard_marker, token_prefix  # noqa: E402
 from curate.stats import RunStats  # noqa: E402
 
 LANGUAGES = ("deu_Latn", "fra_Latn")

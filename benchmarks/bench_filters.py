@@ -18,25 +18,21 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
+from common import SHARED_DATA, print_table
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from common import SHARED_DATA, print_table  # noqa: E402
-
-from curate.recipe import load_recipe  # noqa: E402
-from curate.schema import make_batch, split_kept  # noqa: E402
-from curate.stages.quality import words as curate_words  # noqa: E402
-from curate.stages.quality.config import FiltersConfig, LanguageFilters  # noqa: E402
-from curate.stages.quality.rules import GOPHER_STOP_WORDS  # noqa: E402
-from curate.stages.quality.text_filters import TEXT_FILTER_STAGES, document_context  # noqa: E402
-from tests.datatrove_filters import build_datatrove_filter  # noqa: E402
-from tests.quality_docs import real_documents  # noqa: E402
+from curate.recipe import load_recipe, locate_recipe
+from curate.schema import make_batch, split_kept
+from curate.stages.quality import words as curate_words
+from curate.stages.quality.config import FiltersConfig, LanguageFilters
+from curate.stages.quality.rules import GOPHER_STOP_WORDS
+from curate.stages.quality.text_filters import TEXT_FILTER_STAGES, document_context
+from curate.testing.datatrove_filters import build_datatrove_filter
+from curate.testing.quality_docs import real_documents
 
 REPEATS = 3
 BATCH = 500
@@ -137,10 +133,8 @@ def language_configs(docs: list, shipped: bool) -> dict[str, FiltersConfig]:
         return dict.fromkeys(languages, default)
     configs = {}
     for language in languages:
-        recipe = f"recipes/{language}.yaml"
-        configs[language] = (
-            load_recipe(recipe).filters if os.path.exists(recipe) else FiltersConfig()
-        )
+        recipe = locate_recipe(language)
+        configs[language] = load_recipe(recipe).filters if recipe.exists() else FiltersConfig()
     return configs
 
 

@@ -16,9 +16,16 @@ from pathlib import Path
 import numpy as np
 from common import SHARED_DATA
 
-from curate.langid_eval import Labelled, as_table, evaluate, load_labelled, predict_labels, score
 from curate.pipeline import langid_config
 from curate.recipe import LangIdConfig, load_recipe
+from curate.tools.eval_langid import (
+    Labelled,
+    as_table,
+    evaluate,
+    load_labelled,
+    predict_labels,
+    score,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 THRESHOLD_FLOOR = 0.3
@@ -63,7 +70,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--fit", action="store_true", help="print thresholds fitted on dev")
     args = parser.parse_args()
-    recipe = load_recipe(REPO / "recipes" / "eu_all.yaml")
+    recipe = load_recipe(REPO / "curate" / "recipes" / "eu_all.yaml")
     curate = langid_config(recipe)
     raw = LangIdConfig(decision="top1", min_score=0.0)
     directory = SHARED_DATA / "langid"

@@ -33,7 +33,7 @@ def run_curate(inputs: list[Path], out: Path, workers: int) -> tuple[float, dict
     args = [
         "curate",
         "run",
-        str(REPO / "recipes" / "base.yaml"),
+        str(REPO / "curate" / "recipes" / "base.yaml"),
         "--input",
         *map(str, inputs),
         "--output",
@@ -71,7 +71,7 @@ def curate_in_process(inputs: list[Path], out: Path) -> dict[str, float]:
     from curate.recipe import load_recipe
     from curate.runner import Run
 
-    recipe = load_recipe(REPO / "recipes" / "base.yaml")
+    recipe = load_recipe(REPO / "curate" / "recipes" / "base.yaml")
     _, timing = Run(recipe, inputs, out, force=True).execute(LocalEngine(1))
     return timing
 

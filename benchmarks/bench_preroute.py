@@ -40,7 +40,7 @@ from common import SHARED_DATA
 from crawl import multilingual_crawl, write_warc
 
 from curate.engine.unit import plan_units, process_unit
-from curate.langid import label_map, locate_model
+from curate.models.langid import label_map, locate_model
 from curate.recipe import Recipe, deep_merge, load_raw, load_recipe, parse_recipe
 
 REPO = Path(__file__).resolve().parents[1]
@@ -83,7 +83,7 @@ def timed(work: Callable[[], dict], pages: int) -> tuple[dict, float, float]:
 
 
 def recipe_for(name: str, preroute: bool | str, **options: object) -> Recipe:
-    raw = load_raw(REPO / "recipes" / f"{name}.yaml")
+    raw = load_raw(REPO / "curate" / "recipes" / f"{name}.yaml")
     return parse_recipe(deep_merge(raw, {"preroute": {"enabled": preroute, **options}}), name)
 
 
@@ -91,9 +91,9 @@ def routed_recipe(languages: list[str], directory: Path) -> Recipe:
     """All ``languages`` in one pass (``route:``), each with its own recipe's threshold."""
     path = directory / "bench_routed.yaml"
     recipe = {
-        "extends": str(REPO / "recipes" / "base.yaml"),
+        "extends": str(REPO / "curate" / "recipes" / "base.yaml"),
         "name": "bench_routed",
-        "route": [str(REPO / "recipes" / f"{language}.yaml") for language in languages],
+        "route": [str(REPO / "curate" / "recipes" / f"{language}.yaml") for language in languages],
         "preroute": {"enabled": False},
     }
     path.write_text(yaml.safe_dump(recipe), encoding="utf-8")

@@ -78,7 +78,7 @@ class CpuMeter:
 def timed_run(engine: object, inputs: list[Path], out: Path) -> tuple[float, float, int]:
     """Wall seconds, CPU seconds and documents of one run of the base recipe."""
     shutil.rmtree(out, ignore_errors=True)
-    recipe = load_recipe(REPO / "recipes" / "base.yaml")
+    recipe = load_recipe(REPO / "curate" / "recipes" / "base.yaml")
     meter = CpuMeter()
     start = time.perf_counter()
     summary, _ = Run(recipe, inputs, out).execute(engine)

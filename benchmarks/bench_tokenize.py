@@ -86,7 +86,7 @@ def read_texts(corpus: Path) -> list[str]:
 
 def raw_calls(tokenizer: str, cores: int):  # noqa: ANN201
     """name -> function(texts) returning the token count, for the library's batch API."""
-    from curate.stages.tokenize import load_encoder, resolve_tokenizer
+    from curate.models.tokenizers import load_encoder, resolve_tokenizer
 
     encoder = load_encoder(resolve_tokenizer(tokenizer), cores)
     if encoder.backend == "tekken":
@@ -111,16 +111,16 @@ def raw_calls(tokenizer: str, cores: int):  # noqa: ANN201
 
 def in_memory_core(tokenizer: str, cores: int):  # noqa: ANN201
     """curate's own batch encoding (Tokenize.encode) on the in-memory texts: the stage less I/O."""
-    from curate.stages.tokenize import Tokenize, TokenizeConfig
+    from curate.models.tokenizers import Tokenize, TokenizeConfig
 
     stage = Tokenize(TokenizeConfig(tokenizer=tokenizer, bos=False, eos=False, threads=cores))
     return lambda texts: int(stage.encode(texts)[1].sum())
 
 
 def run_stage(corpus: Path, scratch: Path, tokenizer: str, cores: int) -> tuple[float, float, int]:
-    from curate.engine.tokenize import TokenizePass
+    from curate.models.tokenizers import TokenizeConfig
     from curate.recipe import OutputConfig
-    from curate.stages.tokenize import TokenizeConfig
+    from curate.stages.tokenize_pass import TokenizePass
     from curate.stats import RunStats
 
     shutil.rmtree(scratch, ignore_errors=True)
@@ -138,7 +138,7 @@ def worker(args: argparse.Namespace) -> None:
     os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[: args.cores]))
     corpus, scratch = Path(args.corpus), Path(args.scratch)
     if args.mode == "memory":
-        from curate.stages.tokenize import load_encoder, resolve_tokenizer
+        from curate.models.tokenizers import load_encoder, resolve_tokenizer
 
         load_encoder(resolve_tokenizer(args.tokenizer), args.cores)
         loaded = resident_mib("VmRSS")
@@ -201,7 +201,7 @@ def main() -> None:
         worker(args)
         return
     sys.path.insert(0, str(REPO))
-    from curate.stages.tokenize import shipped_tokenizers
+    from curate.models.tokenizers import shipped_tokenizers
     from tests.tokenizer_files import tekken_as_tokenizer_json
 
     with tempfile.TemporaryDirectory(prefix="bench-tokenize-") as tmp:

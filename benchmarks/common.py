@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from curate.io.warc_writer import HttpResponse, warc_record, write_warc_gz
+from curate.testing.warc_writer import HttpResponse, warc_record, write_warc_gz
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("CURATE_SHARED_DATA", REPO.parent / "shared" / "data"))

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from curate.io.warc_writer import HttpResponse, warc_record, write_warc_gz
+from curate.testing.warc_writer import HttpResponse, warc_record, write_warc_gz
 
 # Share of pages per langid/<code>.txt language, after Common Crawl's published language
 # statistics (rounded; the tail languages share the rest).

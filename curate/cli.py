@@ -13,12 +13,13 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
+from curate.core.errors import RunError, require_extra
 from curate.engine.local import LocalEngine
-from curate.inspect import render_summary
 from curate.io.readers import UnsupportedInput
-from curate.recipe import RecipeError, load_recipe
-from curate.runner import Run, RunError, expand_inputs
-from curate.stages.tokenize import Tokenize, TokenizerError
+from curate.models.tokenizers import Tokenize, TokenizerError
+from curate.recipe import RecipeError, load_recipe, locate_recipe
+from curate.runner import Run, expand_inputs
+from curate.tools.inspect_output import render_summary
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console(stderr=True)
@@ -41,7 +42,9 @@ def fail(message: str) -> typer.Exit:
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": False})
 def run(
     ctx: typer.Context,
-    recipe: Annotated[Path, typer.Argument(help="Recipe YAML, e.g. recipes/fra_Latn.yaml")],
+    recipe: Annotated[
+        Path, typer.Argument(help="A shipped recipe by name (e.g. fra_Latn) or a recipe file")
+    ],
     inputs: Annotated[list[str], typer.Option("--input", "-i", help="Input files, globs or dirs")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output directory")],
     workers: Annotated[
@@ -87,7 +90,7 @@ def run(
 @app.command()
 def inspect(output: Annotated[Path, typer.Argument(help="A run's output directory")]) -> None:
     """Summarise a run: languages, documents, bytes, drops per stage and reason."""
-    from curate.inspect import inspect_output
+    from curate.tools.inspect_output import inspect_output
 
     try:
         inspect_output(output, Console())
@@ -97,7 +100,9 @@ def inspect(output: Annotated[Path, typer.Argument(help="A run's output director
 
 @app.command()
 def slurm(
-    recipe: Annotated[Path, typer.Argument(help="Recipe YAML, e.g. recipes/fra_Latn.yaml")],
+    recipe: Annotated[
+        Path, typer.Argument(help="A shipped recipe by name (e.g. fra_Latn) or a recipe file")
+    ],
     inputs: Annotated[list[str], typer.Option("--input", "-i", help="Input files, globs or dirs")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output directory")],
     nodes: Annotated[int, typer.Option(help="Nodes: a Ray head on the first, workers on the rest")],
@@ -118,7 +123,7 @@ def slurm(
     from curate.slurm import SlurmError, SlurmJob
 
     job = SlurmJob(
-        recipe,
+        locate_recipe(recipe),
         inputs,
         output,
         nodes,
@@ -157,10 +162,10 @@ def eval_langid(
     split: Annotated[str, typer.Option(help="all, dev (first half) or test")] = "all",
 ) -> None:
     """Per-language precision, recall, F1 and confusions of language ID on labelled text."""
-    from curate.langid import ModelNotFound
-    from curate.langid_eval import as_table, evaluate, load_labelled
+    from curate.models.langid import ModelNotFound
     from curate.pipeline import langid_config
     from curate.recipe import LangIdConfig
+    from curate.tools.eval_langid import as_table, evaluate, load_labelled
 
     try:
         config = langid_config(load_recipe(recipe)) if recipe else LangIdConfig(min_score=0.0)
@@ -195,7 +200,7 @@ def calibrate(
     max_docs: Annotated[int, typer.Option(help="Use at most this many documents")] = 20_000,
 ) -> None:
     """Filter statistics of a reference sample; recipe thresholds at the chosen quantiles."""
-    from curate import quality_calibrate as qc
+    from curate.tools import calibrate as qc
 
     try:
         low, high = qc.parse_quantiles(quantiles)
@@ -251,6 +256,10 @@ def publish(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Upload shards, card and assets to the Hugging Face Hub; re-run to resume."""
+    try:
+        require_extra("huggingface_hub", "hub", "curate publish")
+    except RunError as error:
+        raise fail(str(error)) from None
     from huggingface_hub.errors import HfHubHTTPError
 
     from curate.publish import PublishError, network_errors, publish_output, quiet_http_logs
@@ -292,8 +301,13 @@ def erase(
 
     Without a request file, completes an interrupted erasure."""
     from curate.erasure.erase import Request, erase, now_iso
-    from curate.erasure.match import ErasureListError, load_list, read_entries, request_hashes
     from curate.erasure.state import EraseError
+    from curate.stages.compliance.erasure import (
+        ErasureListError,
+        load_list,
+        read_entries,
+        request_hashes,
+    )
 
     _setup_logging(verbose)
     try:
@@ -334,7 +348,7 @@ def mix(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Build a training mixture from tokenized runs: manifest, shuffled shards, weights."""
-    from curate.mix import MixError, build_mixture, load_mixture, render_mixture
+    from curate.mixture.plan import MixError, build_mixture, load_mixture, render_mixture
 
     _setup_logging(verbose)
     try:

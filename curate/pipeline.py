@@ -1,101 +1,39 @@
-"""Assembling a recipe into stages, and the output schema they produce."""
+"""Assembling a recipe into stages and corpus passes, from the registry, and their schema."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Protocol
-
 import pyarrow as pa
 
-from curate.engine.tokenize import TokenizePass
-from curate.recipe import LangIdConfig, Recipe
+from curate.core.registry import Phase, registrations
+from curate.core.stage import CorpusPass, ParallelMap, Stage
+from curate.recipe import Recipe
 from curate.schema import DOCUMENT_SCHEMA
-from curate.stages.base import Stage
-from curate.stages.dedup import Dedup, ParallelMap
-from curate.stages.erasure import ErasureFilter
-from curate.stages.extract import Extract
-from curate.stages.langid import LanguageId
-from curate.stages.pii import PiiScrub
-from curate.stages.preroute import prerouting_stages
-from curate.stages.quality.optout import OptOut
-from curate.stages.quality.text_filters import build_text_filters
-from curate.stages.quality.url import UrlFilter
+from curate.stages.langid import LangIdConfig, LanguageId
 from curate.stages.route import per_language_stages
-from curate.stats import RunStats
 
 READ_STAGE = "read"
 
 
-class CorpusPass(Protocol):
-    """Work over the whole output once every unit is done (e.g. dedup across shards).
-
-    A pass rewrites shards atomically, records its drops in ``stats``, and must be safe to
-    re-run after a crash.
-    """
-
-    name: str
-
-    def run(self, out: Path, stats: RunStats) -> None: ...
-
-
 def build_stages(recipe: Recipe) -> list[Stage]:
-    """The per-batch stages, in order."""
-    if recipe.route:
-        return _routed_stages(recipe)
-    return [
-        *_before_extract(recipe),
-        Extract(recipe.extract),
-        LanguageId(recipe.langid, recipe.languages),
-        *_after_langid(recipe),
-    ]
+    """The per-batch stages, in registry order: page, text, then document stages.
 
-
-def _before_extract(recipe: Recipe) -> list[Stage]:
-    """Erasure lists first: an erased document is touched by nothing else. Opt-out needs the
-    HTML, and URL checks are cheap: both run before extraction, after the pre-filters and the
-    pre-router, which drop most of a crawl for a few languages' recipe at less cost per page
-    than the opt-out scan."""
-    filters = recipe.filters
-    stages: list[Stage] = []
-    if recipe.erasure_lists():
-        stages.append(ErasureFilter(tuple(recipe.erasure_lists())))
-    stages += prerouting_stages(recipe)
-    if filters.opt_out.enabled:
-        stages.append(OptOut(filters.opt_out))
-    if filters.url.enabled and filters.url.blocklists:
-        stages.append(UrlFilter(filters.url))
-    return stages
-
-
-def _after_langid(recipe: Recipe) -> list[Stage]:
-    """The stages that depend on the document's language."""
-    stages: list[Stage] = list(build_text_filters(recipe.filters))
-    if recipe.pii.enabled:
-        stages.append(PiiScrub(recipe.pii))
-    return stages
-
-
-def langid_config(recipe: Recipe) -> LangIdConfig:
-    """The langid settings a run of ``recipe`` uses (per-language thresholds when routed)."""
-    return next(s.config for s in build_stages(recipe) if isinstance(s, LanguageId))
-
-
-def _routed_stages(recipe: Recipe) -> list[Stage]:
-    """One pass: one langid with each language's threshold, then each language's own stages."""
-    thresholds: dict[str, float] = {}
+    A routed recipe runs one pass: document stages come from each routed recipe and run on
+    that recipe's languages only (:class:`~curate.stages.route.PerLanguage`).
+    """
+    stages = _phase(recipe, "page") + _phase(recipe, "text")
+    if not recipe.route:
+        return stages + _phase(recipe, "document")
     downstream: dict[str, list[Stage]] = {}
     for sub in recipe.route.values():
-        own = _after_langid(sub)
+        own = _phase(sub, "document")
         for code in sub.languages:
-            thresholds[code] = sub.langid.min_score_per_language.get(code, sub.langid.min_score)
             downstream[code] = own
-    langid = recipe.langid.model_copy(update={"min_score_per_language": thresholds})
-    stages = [
-        *_before_extract(recipe),
-        Extract(recipe.extract),
-        LanguageId(langid, recipe.languages),
-    ]
     return stages + per_language_stages(downstream)
+
+
+def _phase(recipe: Recipe, phase: Phase) -> list[Stage]:
+    built = (entry.build(recipe) for entry in registrations(phase))
+    return [stage for stage in built if stage is not None]
 
 
 def build_corpus_passes(
@@ -105,12 +43,13 @@ def build_corpus_passes(
 
     ``parallel_map`` (an engine's ``map``) lets a pass spread per-shard work over workers.
     """
-    passes: list[CorpusPass] = []
-    if recipe.dedup.enabled and (recipe.dedup.exact or recipe.dedup.near):
-        passes.append(Dedup(recipe.dedup, recipe.output, parallel_map))
-    if recipe.tokenize.enabled:
-        passes.append(TokenizePass(recipe.tokenize, recipe.output))
-    return passes
+    built = (entry.build(recipe, parallel_map) for entry in registrations("corpus"))
+    return [corpus_pass for corpus_pass in built if corpus_pass is not None]
+
+
+def langid_config(recipe: Recipe) -> LangIdConfig:
+    """The langid settings a run of ``recipe`` uses (per-language thresholds when routed)."""
+    return LanguageId.from_recipe(recipe).config
 
 
 def stage_names(recipe: Recipe) -> tuple[str, ...]:
@@ -118,9 +57,10 @@ def stage_names(recipe: Recipe) -> tuple[str, ...]:
     return tuple(names + [p.name for p in build_corpus_passes(recipe)])
 
 
-def output_schema(stages: list[Stage]) -> pa.Schema:
+def output_schema(recipe: Recipe) -> pa.Schema:
+    """The output columns: the document schema and the fields each stage declares it adds."""
     schema = DOCUMENT_SCHEMA
-    for stage in stages:
+    for stage in build_stages(recipe):
         for extra in stage.output_fields:
             schema = schema.append(extra)
     return schema

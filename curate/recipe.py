@@ -2,6 +2,7 @@
 
 A recipe may name a parent with ``extends:`` (a path relative to the recipe, or a bare name
 looked up beside it); mappings merge key by key, the child winning, and lists are replaced.
+The shipped recipes are package data (``curate/recipes/``): a run names one by its name.
 """
 
 from __future__ import annotations
@@ -12,82 +13,34 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, create_model, field_validator, model_validator
 
-from curate.dedup.config import DedupConfig
-from curate.pii.config import PiiConfig
-from curate.stages.preroute import PrerouteConfig
-from curate.stages.quality.config import FiltersConfig
-from curate.stages.tokenize import TokenizeConfig
+from curate.core.config import Section
+from curate.core.registry import discover, sections
+from curate.io.config import OutputConfig, ReadConfig
+from curate.stages.extract import ExtractConfig
+from curate.stages.langid import LangIdConfig
 from curate.strict_yaml import YamlRefused, load_yaml
 
+# The sections a recipe holds beside these come from the stages' registrations.
+__all__ = ["ExtractConfig", "LangIdConfig", "OutputConfig", "ReadConfig", "Recipe"]
 MAX_EXTENDS_DEPTH = 10
+PACKAGE_RECIPES = Path(__file__).resolve().parent / "recipes"
 
 
 class RecipeError(ValueError):
     """A recipe that cannot be loaded; the message names the key and the reason."""
 
 
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RecipeBase(Section):
+    """The fields every recipe has; :data:`Recipe` adds one section per registered stage."""
 
-
-class ReadConfig(Section):
-    text_column: str = "text"
-    id_column: str = "id"
-    url_column: str = "url"
-    date_column: str = "date"
-    max_document_bytes: int = Field(10_000_000, gt=0)
-    html_content_types: list[str] = ["text/html", "application/xhtml+xml"]
-
-
-class ExtractConfig(Section):
-    enabled: bool = True
-    favor: Literal["balanced", "precision", "recall"] = "balanced"
-    include_tables: bool = True
-    include_comments: bool = False
-    include_links: bool = False
-    deduplicate: bool = False
-    min_text_chars: int = Field(1, ge=0)
-
-
-class LangIdConfig(Section):
-    model: str = "lid176"
-    model_path: str | None = None
-    min_score: float = Field(0.5, ge=0.0, le=1.0)
-    min_score_per_language: dict[str, float] = {}
-    top_k: int = Field(10, ge=1)
-    # "evidence": top-k + confusable groups + alphabets + markers (curate.langid_decide);
-    # "top1": the model's first label as is.
-    decision: Literal["evidence", "top1"] = "evidence"
-    letter_penalty: float = Field(1.0, ge=0.0)
-    marker_weight: float = Field(2.0, ge=0.0)
-    member_floor: float = Field(0.1, gt=0.0, le=1.0)
-
-
-class OutputConfig(Section):
-    shard_max_bytes: int = Field(256 * 1024 * 1024, gt=0)
-    row_group_rows: int = Field(10_000, gt=0)
-    compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
-    compression_level: int | None = 3
-    keep_dropped_ledger: bool = True
-
-
-class Recipe(Section):
     name: str
     description: str = ""
     languages: Literal["all"] | list[str] = "all"
-    seed: int = 0
     batch_size: int = Field(500, gt=0)
     read: ReadConfig = ReadConfig()
-    preroute: PrerouteConfig = PrerouteConfig()
-    extract: ExtractConfig = ExtractConfig()
-    langid: LangIdConfig = LangIdConfig()
-    filters: FiltersConfig = FiltersConfig()
-    dedup: DedupConfig = DedupConfig()
-    pii: PiiConfig = PiiConfig()
     output: OutputConfig = OutputConfig()
-    tokenize: TokenizeConfig = TokenizeConfig()
     # One pass, many languages: the recipes (by name, beside this one) whose languages this
     # run keeps; each document then gets its own language's langid threshold and downstream
     # stages. Written as a list of names; loaded as name -> recipe.
@@ -140,6 +93,19 @@ class Recipe(Section):
         """A hash of the resolved recipe; a changed recipe on existing output is refused."""
         canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _recipe_model() -> type[RecipeBase]:
+    """The recipe model: :class:`RecipeBase` and a section per registered stage's config."""
+    discover("curate.stages")
+    fields: dict[str, Any] = {name: (config, config()) for name, config in sections().items()}
+    model = create_model("Recipe", __base__=RecipeBase, __module__=__name__, **fields)
+    model.__doc__ = "A validated recipe: common fields plus one section per registered stage."
+    return model
+
+
+Recipe = _recipe_model()
+Recipe.model_rebuild()
 
 
 def _is_language_code(code: str) -> bool:
@@ -278,6 +244,19 @@ def _load_routes(data: dict[str, Any], path: Path, chain: tuple[Path, ...]) -> d
     return {**data, "route": routed}
 
 
-def load_recipe(path: str | Path) -> Recipe:
-    path = Path(path)
+def locate_recipe(reference: str | Path) -> Path:
+    """A recipe file: ``reference`` as a path if it exists, else a shipped recipe by name
+    (``fra_Latn`` or ``fra_Latn.yaml``, from the package's ``recipes/``)."""
+    path = Path(reference)
+    if path.exists() or len(path.parts) > 1:
+        return path
+    shipped = PACKAGE_RECIPES / path.name
+    if shipped.suffix not in (".yaml", ".yml"):
+        shipped = shipped.with_name(f"{path.name}.yaml")
+    return shipped if shipped.is_file() else path
+
+
+def load_recipe(reference: str | Path) -> Recipe:
+    """Load a recipe by path, or a shipped recipe by name (see :func:`locate_recipe`)."""
+    path = locate_recipe(reference)
     return parse_recipe(_load_routes(load_raw(path), path, (path.resolve(),)), str(path))

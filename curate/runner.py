@@ -1,7 +1,8 @@
 """A run: plan units from the inputs, resume, run an engine, then account and record.
 
 Outputs beside the shards: ``stats.json`` (deterministic), ``timing.json`` (seconds per stage),
-``manifest.json`` (resolved recipe, versions, model checksum, inputs with checksums).
+``manifest.json`` (resolved recipe, versions, each stage's description and model files with
+their checksums, inputs with checksums).
 """
 
 from __future__ import annotations
@@ -19,12 +20,16 @@ from typing import Any, Protocol
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from curate import __version__
+from curate.core.errors import RunError
+from curate.core.hashing import sha256_of
+from curate.core.registry import describe_stage
+from curate.core.stage import ParallelMap
 from curate.engine.unit import ProgressCallback, WorkUnit, done_marker, plan_units
 from curate.erasure import state as erasure
 from curate.io.atomic import remove_stale_temps, write_json
 from curate.io.readers import FORMATS, input_format
-from curate.langid import locate_model, registry, sha256_of
-from curate.pipeline import build_corpus_passes, stage_names
+from curate.models.langid import locate_model, registry
+from curate.pipeline import build_corpus_passes, build_stages, stage_names
 from curate.recipe import Recipe
 from curate.stats import RunStats
 
@@ -37,7 +42,6 @@ RECORDED_PACKAGES = (
     "pyarrow",
     "polars",
     "datatrove",
-    "datasketch",
     "numpy",
     "scipy",
     "pydantic",
@@ -47,11 +51,9 @@ RECORDED_PACKAGES = (
 )
 
 
-class RunError(Exception):
-    """A run that cannot start: the message says why, in one line."""
-
-
 class Engine(Protocol):
+    map: ParallelMap
+
     def run(
         self,
         units: list[WorkUnit],
@@ -137,7 +139,7 @@ class Run:
                 on_unit=lambda _result: progress.advance(done, 1),
             )
         stats, timing = self._merge(units, recipe)
-        for corpus_pass in build_corpus_passes(recipe, getattr(engine, "map", None)):
+        for corpus_pass in build_corpus_passes(recipe, engine.map):
             corpus_pass.run(self.out, stats)
         erasure.account(self.out, stats)
         summary = stats.to_dict()
@@ -170,6 +172,7 @@ class Run:
                 "source_url": spec.source_url if spec else None,
                 "licence": spec.licence if spec else None,
             },
+            "stages": _stages(self.recipe),
             "tokenizer": _tokenizer(self.out),
             "inputs": [
                 {
@@ -183,6 +186,27 @@ class Run:
         }
         erased = erasure.manifest_entry(self.out, self.recipe.erasure_lists())
         return manifest if erased is None else {**manifest, "erasure": erased}
+
+
+def _stages(recipe: Recipe) -> list[dict[str, Any]]:
+    """Each stage and pass in run order: what it does and the model files it loaded."""
+    checksums: dict[Path, str] = {}
+    entries = []
+    for stage in build_stages(recipe):
+        models = [
+            {
+                "name": model.name,
+                "file": model.path.name,
+                "sha256": checksums.setdefault(model.path, sha256_of(model.path)),
+            }
+            for model in stage.models()
+        ]
+        entries.append(_stage_entry(stage.name, models))
+    return entries + [_stage_entry(p.name, []) for p in build_corpus_passes(recipe)]
+
+
+def _stage_entry(name: str, models: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"name": name, "description": describe_stage(name), "models": models}
 
 
 def _tokenizer(out: Path) -> dict[str, Any] | None:

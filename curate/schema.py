@@ -10,8 +10,9 @@ Columns every batch carries (``DOCUMENT_SCHEMA``):
 - ``metadata``: a JSON object (as a string) with stage annotations and input metadata fields.
 
 While a batch flows through the pipeline it also carries the working columns ``html`` (raw page,
-read from WARC, consumed by extraction) and ``drop_reason`` (null while a document is kept; a
-short snake_case reason once a stage rejects it).
+read from WARC/ARC, consumed by extraction; null with ``text`` set where the reader found the
+text extracted already: WET conversion records) and ``drop_reason`` (null while a document is
+kept; a short snake_case reason once a stage rejects it).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from curate.io.warc_writer import HttpResponse, warc_record, write_warc_gz
+from curate.testing.warc_writer import HttpResponse, warc_record, write_warc_gz
 
 HERE = Path(__file__).resolve().parent
 SITE = "https://news.example.eu"

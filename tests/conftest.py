@@ -1,4 +1,8 @@
-"""Shared fixtures: the real external data in ../shared/data and small runs."""
+"""Shared fixtures: the real external data in ../shared/data and small runs.
+
+Unit tests need no external data; tests that read it (through the fixtures below) are marked
+``integration`` and skip with the reason when the data is absent.
+"""
 
 from __future__ import annotations
 
@@ -10,25 +14,37 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _shared_data() -> Path:
-    candidates = [
-        os.environ.get("CURATE_SHARED_DATA"),
-        REPO.parent / "shared" / "data",
-        "/work/shared/data",
-    ]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_dir():
-            return Path(candidate)
-    raise RuntimeError("../shared/data not found; set CURATE_SHARED_DATA")
+# Fixtures that read the real data; tests using them are marked ``integration``.
+SHARED_FIXTURES = {"shared_data", "warc_files", "tokenized_run"}
+
+
+def _shared_data() -> Path | None:
+    """$CURATE_SHARED_DATA if set, else ../shared/data beside the checkout; None if absent."""
+    configured = os.environ.get("CURATE_SHARED_DATA")
+    candidate = Path(configured) if configured else REPO.parent / "shared" / "data"
+    return candidate if candidate.is_dir() else None
 
 
 SHARED_DATA = _shared_data()
-RECIPES = REPO / "recipes"
+RECIPES = REPO / "curate" / "recipes"
+
+
+def require_shared_data() -> Path:
+    """The shared data directory, or skip the calling test (unit tests never need it)."""
+    if SHARED_DATA is None:
+        pytest.skip("integration test: ../shared/data not found (set CURATE_SHARED_DATA)")
+    return SHARED_DATA
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SHARED_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    return SHARED_DATA
+    return require_shared_data()
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +69,9 @@ def write_sentence_documents(path: Path, codes: dict[str, range], per_doc: int =
     with open(path, "w", encoding="utf-8") as stream:
         for code, lines_taken in codes.items():
             lines = (
-                (SHARED_DATA / "langid" / f"{code}.txt").read_text(encoding="utf-8").splitlines()
+                (require_shared_data() / "langid" / f"{code}.txt")
+                .read_text(encoding="utf-8")
+                .splitlines()
             )
             for start in range(lines_taken.start, lines_taken.stop, per_doc):
                 text = "\n".join(lines[start : start + per_doc])

@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate.io.warc_writer import HttpResponse, http_block, warc_record, write_warc_gz
+from curate.testing.warc_writer import HttpResponse, http_block, warc_record, write_warc_gz
 
 FRENCH = "Le château médiéval où l'été dernier des élèves ont étudié l'économie régionale. " * 8
 POLISH = "Żółta łódź płynęła po jeziorze, a dzieci śpiewały piosenki o słońcu i wietrze. " * 8

@@ -9,7 +9,7 @@ import signal
 import socket
 from pathlib import Path
 
-from curate.io.warc_writer import HttpResponse, warc_record, write_warc_gz
+from curate.testing.warc_writer import HttpResponse, warc_record, write_warc_gz
 
 from .conftest import RECIPES
 

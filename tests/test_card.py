@@ -235,7 +235,7 @@ def test_token_and_pii_counts_are_reported_when_present(out: Path, tmp_path: Pat
         pq.write_table(table.append_column("token_count", tokens), shard)
         expected[shard.parent.name] = expected.get(shard.parent.name, 0) + pc.sum(tokens).as_py()
     summary = stats(copy)
-    summary["pii"] = {"deu_Latn": {"email": 3, "phone": 1}}
+    summary["counters"] = {"pii": {"deu_Latn": {"docs_with_pii": 2, "email": 3, "phone": 1}}}
     (copy / "stats.json").write_text(json.dumps(summary))
     write_card(copy, CardOptions(), eu_summary=True, force=True)
     _, body = front_matter((copy / README).read_text())

@@ -5,9 +5,9 @@ import sys
 import time
 from pathlib import Path
 
-from curate.io.warc_writer import HttpResponse, warc_record, write_warc_gz
+from curate.testing.warc_writer import HttpResponse, warc_record, write_warc_gz
 
-from .conftest import REPO
+from .conftest import RECIPES, REPO
 
 PAGES_PER_FILE = 12
 FILES = 5
@@ -31,7 +31,7 @@ def start_run(inputs: list[Path], out: Path) -> subprocess.Popen:
         "-m",
         "curate.cli",
         "run",
-        "recipes/base.yaml",
+        str(RECIPES / "base.yaml"),
         "--input",
         *map(str, inputs),
         "--output",

@@ -18,16 +18,16 @@ import pytest
 import zstandard
 
 from curate.engine.local import LocalEngine
-from curate.engine.tokenize import SUMMARY_FILE, TOKENS_DIR
 from curate.io.indexed import HEADER_BYTES, IndexedDataset
 from curate.io.jsonl import line_limit
-from curate.mix import MixError, load_mixture, read_inputs
+from curate.mixture.plan import MixError, load_mixture, read_inputs
 from curate.pii.config import PiiConfig
 from curate.pii.scan import find_pii
-from curate.quality_calibrate import load_reference
 from curate.recipe import RecipeError, load_recipe
 from curate.runner import Run
 from curate.stages.pii import build_detectors
+from curate.stages.tokenize_pass import SUMMARY_FILE, TOKENS_DIR
+from curate.tools.calibrate import load_reference
 
 from .conftest import REPO
 from .helpers import recipe, without_dedup, without_quality_filters

@@ -198,7 +198,7 @@ def test_components_and_keepers() -> None:
 
 
 def test_recipe_dedup_section(tmp_path: Path) -> None:
-    base = load_recipe(Path(__file__).resolve().parents[1] / "recipes" / "base.yaml")
+    base = load_recipe(Path(__file__).resolve().parents[1] / "curate" / "recipes" / "base.yaml")
     assert base.dedup == DedupConfig()
     assert (base.dedup.bands, base.dedup.rows_per_band, base.dedup.ngram_size) == (14, 8, 5)
     with pytest.raises(RecipeError, match="dedup.bands"):

@@ -7,9 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from curate.core.stage import holds_model
 from curate.engine.local import LocalEngine
-from curate.engine.ray_engine import holds_model
-from curate.engine.unit import BatchRecord, UnitAssembler, apply_stage, plan_units, read_unit
+from curate.engine.unit import (
+    BatchRecord,
+    SetAside,
+    UnitAssembler,
+    apply_stage,
+    plan_units,
+    read_unit,
+)
 from curate.pipeline import build_stages
 from curate.runner import Run
 
@@ -25,7 +32,9 @@ def records_of(inputs: list[Path], batch_size: int) -> list[BatchRecord]:
     for number, unit in enumerate(plan_units(inputs)):
         for record in read_unit(unit, number, small):
             for stage in stages:
-                record = BatchRecord.from_bytes(apply_stage(record, stage, small).to_bytes())
+                record = BatchRecord.from_bytes(
+                    apply_stage(record, stage, SetAside.of(small)).to_bytes()
+                )
             records.append(record)
     return records
 

@@ -27,15 +27,21 @@ import yaml
 
 from curate.card import CardOptions, write_card
 from curate.engine.local import LocalEngine
-from curate.erasure.match import Hashes, load_list, read_entries, request_hashes, save_list
 from curate.io.indexed import IndexedDataset
-from curate.io.warc_writer import HttpResponse, warc_record, write_warc_gz
-from curate.mix import MixError, build_mixture, load_mixture
+from curate.mixture.plan import MixError, build_mixture, load_mixture
+from curate.models.tokenizers import Tokenize
 from curate.recipe import load_recipe
 from curate.runner import Run
 from curate.schema import make_batch
-from curate.stages.erasure import ErasureFilter
-from curate.stages.tokenize import Tokenize
+from curate.stages.compliance.erasure import (
+    ErasureFilter,
+    Hashes,
+    load_list,
+    read_entries,
+    request_hashes,
+    save_list,
+)
+from curate.testing.warc_writer import HttpResponse, warc_record, write_warc_gz
 
 from .conftest import RECIPES, REPO
 from .fake_hub import FakeHub
@@ -83,7 +89,7 @@ def test_the_list_keeps_hashes_only_and_the_stage_drops_with_reason_erased(tmp_p
 
 
 def test_a_bad_list_line_is_one_line_error(tmp_path: Path) -> None:
-    from curate.erasure.match import ErasureListError
+    from curate.stages.compliance.erasure import ErasureListError
 
     path = tmp_path / "list.txt"
     path.write_text("url https://example.org/\n")

@@ -7,7 +7,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from curate.cli import app
-from curate.langid_eval import gold_code
+from curate.tools.eval_langid import gold_code
 
 LINES = 60
 

@@ -38,5 +38,10 @@ def test_hostile_corpus_completes_with_every_document_accounted(tmp_path: Path) 
     assert "библиотеке" in texts["https://b.eu/cp1251"]
     assert "\x00" not in "".join(kept["text"])
     assert "https://b.eu/nul" in texts and "j4" in texts
-    assert summary["input_errors"]["corrupt_warc"] >= 2
+    # damaged records are ledger rows; only a file with no record at all is an input error
+    assert reasons["https://len.eu/long"] == "corrupt_record"
+    # truncated.warc.gz: the file ends in the gzip header of its last record
+    assert ledger.filter(pl.col("reason") == "truncated_record").height == 1
+    assert ledger.filter(pl.col("reason") == "corrupt_record").height == 2  # + garbage-after
+    assert summary["input_errors"]["corrupt_warc"] == 1  # not-gzip.warc.gz
     assert summary["input_errors"]["corrupt_input"] >= 1

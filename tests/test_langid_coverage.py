@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 
 from curate.engine.local import LocalEngine
-from curate.langid import label_map, normalise_label
+from curate.models.langid import label_map, normalise_label
 from curate.recipe import LangIdConfig, RecipeError, load_recipe
 from curate.runner import Run
 from curate.schema import make_batch

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from curate.cli import app
 from curate.io.indexed import IndexedDataset
-from curate.mix import (
+from curate.mixture.plan import (
     MixError,
     MixtureConfig,
     allocate,

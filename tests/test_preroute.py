@@ -62,8 +62,8 @@ def _batch(shared_data: Path, names: tuple[str, ...]):
 
 
 def test_preroute_is_on_by_default_only_for_a_language_subset():
-    assert "preroute" in stage_names(load_recipe(REPO / "recipes" / "deu_Latn.yaml"))
-    assert "preroute" not in stage_names(load_recipe(REPO / "recipes" / "base.yaml"))
+    assert "preroute" in stage_names(load_recipe(REPO / "curate" / "recipes" / "deu_Latn.yaml"))
+    assert "preroute" not in stage_names(load_recipe(REPO / "curate" / "recipes" / "base.yaml"))
     assert "preroute" not in stage_names(_recipe(["deu_Latn"], enabled=False))
     no_extraction = parse_recipe(
         {"name": "t", "languages": ["deu_Latn"], "extract": {"enabled": False}}
@@ -72,7 +72,7 @@ def test_preroute_is_on_by_default_only_for_a_language_subset():
     names = stage_names(_recipe(["deu_Latn"], min_html_bytes=500))
     assert names.index("prefilter") + 1 == names.index("preroute") < names.index("opt_out")
     assert names.index("opt_out") < names.index("extract")
-    assert "preroute" in stage_names(load_recipe(REPO / "recipes" / "eu_all.yaml"))
+    assert "preroute" in stage_names(load_recipe(REPO / "curate" / "recipes" / "eu_all.yaml"))
 
 
 def test_preroute_section_is_validated_with_key_paths():
@@ -185,7 +185,8 @@ def test_fast_path_keeps_what_the_full_path_keeps(mixed_warc, tmp_path, language
 def test_inspect_shows_pre_stage_drops_and_seconds(mixed_warc, tmp_path):
     recipe = tmp_path / "pol.yaml"
     recipe.write_text(
-        f"extends: {REPO / 'recipes' / 'pol_Latn.yaml'}\npreroute:\n  min_html_bytes: 2000\n"
+        f"extends: {REPO / 'curate' / 'recipes' / 'pol_Latn.yaml'}\n"
+        "preroute:\n  min_html_bytes: 2000\n"
     )
     out = tmp_path / "out"
     runner = CliRunner()

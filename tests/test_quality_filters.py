@@ -14,7 +14,6 @@ from curate.stages.quality.text_filters import (
     FineWebQuality,
     GopherQuality,
     GopherRepetition,
-    build_text_filters,
 )
 from tests.conftest import RECIPES
 
@@ -242,7 +241,7 @@ def test_per_language_overrides_apply_to_that_language_only() -> None:
 
 def test_disabled_family_passes_everything() -> None:
     config = FiltersConfig.model_validate({"c4_quality": {"enabled": False}})
-    stage = next(s for s in build_text_filters(config) if s.name == "c4_quality")
+    stage = C4Quality(config)
     batch = make_batch([{"id": "1", "text": "lorem ipsum {", "language": "eng_Latn"}])
     assert stage(batch).column("drop_reason").to_pylist() == [None]
 

@@ -21,8 +21,8 @@ from curate.stages.quality.config import FiltersConfig
 from curate.stages.quality.rules import GOPHER_STOP_WORDS
 from curate.stages.quality.text_filters import TEXT_FILTER_STAGES, document_context
 from curate.stages.quality.words import spacy_code
-from tests.datatrove_filters import build_datatrove_filter
-from tests.quality_docs import real_documents
+from curate.testing.datatrove_filters import build_datatrove_filter
+from curate.testing.quality_docs import real_documents
 
 RENAMED_REASONS = {
     "gopher_below_avg_threshold": "gopher_short_words",

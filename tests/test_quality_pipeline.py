@@ -11,13 +11,13 @@ import pyarrow.parquet as pq
 import yaml
 
 from curate.engine.local import LocalEngine
-from curate.io.warc_writer import HttpResponse, http_block, warc_record, write_warc_gz
 from curate.recipe import load_raw, load_recipe, parse_recipe
 from curate.runner import Run
 from curate.schema import make_batch
+from curate.stages.compliance.optout import OptOut
+from curate.stages.compliance.url import UrlFilter
 from curate.stages.quality.config import FiltersConfig, UrlFilterConfig
-from curate.stages.quality.optout import OptOut
-from curate.stages.quality.url import UrlFilter
+from curate.testing.warc_writer import HttpResponse, http_block, warc_record, write_warc_gz
 from tests.conftest import RECIPES, REPO
 from tests.helpers import without_dedup, without_quality_filters
 

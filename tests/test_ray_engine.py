@@ -152,7 +152,9 @@ class TestOnALocalInstance:
         enters the engine around the whole run)."""
         warc = shared_data / "warc" / "warcfile.warc.gz"
         with ray_engine as engine:
-            Run(load_recipe(REPO / "recipes" / "base.yaml"), [warc], tmp_path).execute(engine)
+            Run(load_recipe(REPO / "curate" / "recipes" / "base.yaml"), [warc], tmp_path).execute(
+                engine
+            )
             pids = engine.map(lambda _: os.getpid(), list(range(4)))
             assert engine.map(len, ["a", "bb", ""]) == [1, 2, 0]
         assert ray.is_initialized()
@@ -228,7 +230,7 @@ def test_cli_resumes_after_the_driver_dies(
 
 def test_cli_refuses_a_cluster_it_cannot_reach(inputs: list[Path], tmp_path: Path) -> None:
     [port] = free_ports(1)
-    argv = cli_argv(REPO / "recipes" / "base.yaml", inputs[:1], tmp_path / "out")
+    argv = cli_argv(REPO / "curate" / "recipes" / "base.yaml", inputs[:1], tmp_path / "out")
     done = subprocess.run(
         [*argv, "--engine", "ray", "--address", f"127.0.0.1:{port}"],
         env=cli_env(),

@@ -20,10 +20,10 @@ def test_every_shipped_recipe_validates() -> None:
 
 
 def test_extends_merges_mappings_and_child_wins(tmp_path: Path) -> None:
-    write(tmp_path / "parent.yaml", "name: p\nlangid: {min_score: 0.3, top_k: 5}\nseed: 7\n")
+    write(tmp_path / "parent.yaml", "name: p\nlangid: {min_score: 0.3, top_k: 5}\nbatch_size: 7\n")
     child = write(tmp_path / "child.yaml", "extends: parent\nname: c\nlangid: {min_score: 0.9}\n")
     recipe = load_recipe(child)
-    assert (recipe.name, recipe.seed) == ("c", 7)
+    assert (recipe.name, recipe.batch_size) == ("c", 7)
     assert (recipe.langid.min_score, recipe.langid.top_k) == (0.9, 5)
 
 
@@ -60,6 +60,6 @@ def test_missing_and_cyclic_recipes(tmp_path: Path) -> None:
 
 def test_fingerprint_changes_with_values() -> None:
     a = parse_recipe({"name": "x"})
-    b = parse_recipe({"name": "x", "seed": 1})
+    b = parse_recipe({"name": "x", "batch_size": 1})
     assert a.fingerprint() != b.fingerprint()
     assert a.fingerprint() == parse_recipe({"name": "x"}).fingerprint()

@@ -100,7 +100,7 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 def test_cli_errors_are_one_line_exit_2(tmp_path: Path, warc_files: list[Path]) -> None:
     missing = cli(
         "run",
-        "recipes/base.yaml",
+        "base",
         "--input",
         str(tmp_path / "nope.warc.gz"),
         "--output",
@@ -120,7 +120,7 @@ def test_cli_run_takes_shell_expanded_inputs_then_inspect(
     out = tmp_path / "o"
     done = cli(
         "run",
-        "recipes/base.yaml",
+        "base",
         "--input",
         *map(str, warc_files),
         "--output",
@@ -130,9 +130,7 @@ def test_cli_run_takes_shell_expanded_inputs_then_inspect(
     )
     assert done.returncode == 0, done.stderr
     assert len(json.loads((out / "manifest.json").read_text())["inputs"]) == 3
-    changed = cli(
-        "run", "recipes/fra_Latn.yaml", "--input", *map(str, warc_files), "--output", str(out)
-    )
+    changed = cli("run", "fra_Latn", "--input", *map(str, warc_files), "--output", str(out))
     assert changed.returncode == 2 and "different recipe" in changed.stderr
     shown = cli("inspect", str(out))
     assert shown.returncode == 0 and "truncated_record" in shown.stdout

@@ -123,7 +123,7 @@ def _environ_has(pid: int, text: str) -> bool:
 def test_cli_writes_an_executable_script(tmp_path: Path) -> None:
     script = tmp_path / "job.sh"
     done = subprocess.run(
-        [sys.executable, "-m", "curate.cli", "slurm", "recipes/fra_Latn.yaml", "--input",
+        [sys.executable, "-m", "curate.cli", "slurm", "fra_Latn", "--input",
          "/scratch/cc/*.warc.gz", "--output", "/scratch/out", "--nodes", "2", "--partition",
          "cpu", "--time", "2:00:00", "--module", "python/3.11", "--script", str(script)],
         capture_output=True, text=True, cwd=REPO,
@@ -131,7 +131,7 @@ def test_cli_writes_an_executable_script(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert f"sbatch {script}" in done.stderr and os.access(script, os.X_OK)
     bad = subprocess.run(
-        [sys.executable, "-m", "curate.cli", "slurm", "recipes/fra_Latn.yaml", "--input", "x",
+        [sys.executable, "-m", "curate.cli", "slurm", "fra_Latn", "--input", "x",
          "--output", "o", "--nodes", "2", "--partition", "cpu", "--time", "soon"],
         capture_output=True, text=True, cwd=REPO,
     )  # fmt: skip

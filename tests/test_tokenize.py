@@ -11,10 +11,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from curate.engine.tokenize import TokenizePass
 from curate.io.indexed import IndexedDataset, IndexedDatasetWriter
-from curate.recipe import OutputConfig, RecipeError, parse_recipe
-from curate.stages.tokenize import (
+from curate.models.tokenizers import (
     TOKEN_COUNT,
     TOKENS,
     Tokenize,
@@ -23,9 +21,11 @@ from curate.stages.tokenize import (
     resolve_tokenizer,
     shipped_tokenizers,
 )
+from curate.recipe import OutputConfig, RecipeError, parse_recipe
+from curate.stages.tokenize_pass import TokenizePass
 from curate.stats import RunStats
 
-from .conftest import SHARED_DATA, TOKENIZED_LANGUAGES
+from .conftest import TOKENIZED_LANGUAGES, require_shared_data
 from .tokenizer_files import small_bpe_tokenizer_json, tekken_as_tokenizer_json
 
 CODES = ["fr", "de", "pl", "el", "bg", "fi", "ja", "zh", "ar", "uk"]
@@ -39,7 +39,11 @@ TRICKY = [
 
 
 def sentences(code: str, count: int = 40) -> list[str]:
-    return (SHARED_DATA / "langid" / f"{code}.txt").read_text(encoding="utf-8").splitlines()[:count]
+    return (
+        (require_shared_data() / "langid" / f"{code}.txt")
+        .read_text(encoding="utf-8")
+        .splitlines()[:count]
+    )
 
 
 @pytest.fixture(scope="module")

@@ -212,7 +212,6 @@ def gather(out: Path) -> Facts:
                 f"{out / 'data' / code} holds {lang.shard_rows} documents but stats.json says "
                 f"{lang.docs}: shards and stats disagree (an interrupted or edited output?)"
             )
-    _tokens_from_stats(stats, languages)
     _pii_from_stats(stats, languages)
     crawl = _crawl_provenance(manifest)
     registered = _registered_domains(domains)
@@ -309,39 +308,14 @@ def _registered_domains(hosts: dict[str, list[int]]) -> dict[str, list[int]]:
     return domains
 
 
-def _tokens_from_stats(stats: dict[str, Any], languages: dict[str, LanguageFacts]) -> None:
-    """Token counts recorded in stats.json (``tokens: {language: n}``) fill shards without them."""
-    recorded = stats.get("tokens")
-    if not isinstance(recorded, dict):
-        return
-    for code, lang in languages.items():
-        value = recorded.get(code)
-        if isinstance(value, dict):
-            value = value.get("tokens", value.get("total"))
-        if lang.tokens is None and isinstance(value, int):
-            lang.tokens = value
-
-
 def _pii_from_stats(stats: dict[str, Any], languages: dict[str, LanguageFacts]) -> None:
-    """PII replacements per type, from ``stats["pii"][language]`` or any stage entry's ``pii``."""
-    sources: list[dict[str, Any]] = []
-    if isinstance(stats.get("pii"), dict):
-        sources.append(stats["pii"])
-    counted = stats.get("counters", {}).get("pii", {})  # curate's PII stage counters
-    sources.append(
-        {
-            code: {k: n for k, n in kinds.items() if k != "docs_with_pii"}
-            for code, kinds in counted.items()
-        }
-    )
-    for stage in stats["stages"].values():
-        sources.append({code: entry.get("pii") for code, entry in stage.items()})
-    for source in sources:
-        for code, counts in source.items():
-            if code in languages and isinstance(counts, dict):
-                for kind, n in counts.items():
-                    if isinstance(n, int):
-                        languages[code].pii[kind] = languages[code].pii.get(kind, 0) + n
+    """PII replacements per type, from the PII stage's counters (``counters.pii``)."""
+    counted = stats.get("counters", {}).get("pii", {})
+    for code, kinds in counted.items():
+        if code in languages:
+            for kind, n in kinds.items():
+                if kind != "docs_with_pii":
+                    languages[code].pii[kind] = languages[code].pii.get(kind, 0) + n
 
 
 def _crawl_provenance(manifest: dict[str, Any]) -> Crawl:

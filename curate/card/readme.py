@@ -33,11 +33,9 @@ SIZE_CATEGORIES = (
     (1_000_000_000_000, "100B<n<1T"),
 )
 TOP_DOMAINS = 20
+# Reading is no registered stage; the others' purposes come from the manifest.
 STAGE_PURPOSE = {
     "read": "Read WARC / JSONL / Parquet records; drop HTTP errors, non-HTML and empty bodies",
-    "extract": "Extract the main text from HTML with trafilatura",
-    "langid": "Identify the language with fastText; drop low-confidence and unselected languages",
-    "erasure_list": "Drop documents on the erasure list (hashes of erased URLs, domains, ids)",
     "erase": "Documents erased on request after the run (`curate erase`)",
 }
 COLUMN_MEANING = {
@@ -250,6 +248,12 @@ def _languages(facts: Facts) -> str:
     )
 
 
+def _purpose(facts: Facts, stage: str) -> str:
+    """What a stage does: as the run's manifest recorded it from the stage registry."""
+    recorded = {s["name"]: s["description"] for s in facts.manifest.get("stages", [])}
+    return recorded.get(stage) or STAGE_PURPOSE.get(stage, f"see `{stage}` in the recipe")
+
+
 def _pipeline(facts: Facts) -> str:
     rows = []
     for row in facts.stage_totals():
@@ -258,7 +262,7 @@ def _pipeline(facts: Facts) -> str:
         rows.append(
             [
                 f"`{row['stage']}`",
-                STAGE_PURPOSE.get(row["stage"], f"see `{row['stage']}` in the recipe"),
+                _purpose(facts, row["stage"]),
                 _settings(facts.recipe.get(row["stage"])),
                 count(row["docs_in"]),
                 count(row["docs_kept"]),

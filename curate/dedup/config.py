@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from curate.core.config import Section
 
 
-class DedupConfig(BaseModel):
+class DedupConfig(Section):
     """Exact and MinHash near-duplicate removal over the whole output.
 
     Both work on normalised text (NFC, lowercase, numbers to ``0``, punctuation and spaces
@@ -20,8 +22,6 @@ class DedupConfig(BaseModel):
     own). ``keep`` picks the one document kept per cluster: ``first`` in corpus order (language,
     shard, row) or ``longest`` text (ties to the first).
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
     exact: bool = True

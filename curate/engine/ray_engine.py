@@ -5,10 +5,11 @@ One Ray Data dataset per run (design notes in docs/ray.md):
 - a row per unit, read by a generator ``map_batches`` that yields one row per input batch: a
   :class:`~curate.engine.unit.BatchRecord` (the batch's Arrow documents with their stats and
   ledger rows), so a batch never splits or merges on its way through the stages;
-- a task ``map_batches`` per stateless stage up to the first stage that loads a model (language
-  ID, tokenizer), then an actor pool running that stage and the rest: each actor loads each
-  model once and keeps it. Ray fuses the read and the tasks into the actor operator, so a unit
-  goes through every stage in one process, as in the local engine;
+- a task ``map_batches`` per stateless stage up to the first stage that declares a model
+  (:meth:`~curate.core.stage.Stage.models`: pre-routing, language ID), then an actor pool
+  running that stage and the rest: each actor sets up (loads) each model once and keeps it.
+  Ray fuses the read and the tasks into the actor operator, so a unit goes through every
+  stage in one process, as in the local engine;
 - the driver takes the records as they finish and a :class:`~curate.engine.unit.UnitAssembler`
   per unit writes them in batch order: the same files, bytes and done markers as the local
   engine, whatever the worker count, the arrival order or a retried task.
@@ -27,9 +28,12 @@ from typing import Any
 
 import pyarrow as pa
 
+from curate.core.errors import RunError, require_extra
+from curate.core.stage import Stage, holds_model
 from curate.engine.unit import (
     BatchRecord,
     ProgressCallback,
+    SetAside,
     UnitAssembler,
     WorkUnit,
     apply_stage,
@@ -37,13 +41,9 @@ from curate.engine.unit import (
 )
 from curate.pipeline import build_stages
 from curate.recipe import Recipe
-from curate.runner import RunError
-from curate.stages.base import Stage
 
 log = logging.getLogger(__name__)
 UnitDone = Callable[[dict[str, Any]], None]
-# Stages that load a model; a stage may also say so itself with a ``holds_model`` attribute.
-MODEL_STAGES = frozenset({"preroute", "langid", "tokenize"})
 # A record is a whole batch already: small blocks let each move on as soon as it is ready.
 BLOCK_BYTES = 1 << 20
 RECORD = "record"
@@ -52,14 +52,6 @@ TASK_RETRIES = 3
 WAIT_SECONDS = 600.0
 POLL_SECONDS = 2.0
 PROBE_SECONDS = 5.0
-
-
-def holds_model(stage: Stage) -> bool:
-    """Whether ``stage`` loads a model (a stage wrapping others: whether one of them does)."""
-    wrapped = getattr(stage, "stages", None)
-    if isinstance(wrapped, dict) and any(holds_model(s) for s in wrapped.values()):
-        return True
-    return bool(getattr(stage, "holds_model", stage.name in MODEL_STAGES))
 
 
 def _records_table(records: list[BatchRecord]) -> pa.Table:
@@ -93,23 +85,27 @@ def run_stage(table: pa.Table, recipe: Recipe, step: int) -> pa.Table:
     key = (recipe.fingerprint(), step)
     if key not in _STAGES:
         _STAGES[key] = build_stages(recipe)[step]
-    return _records_table([apply_stage(r, _STAGES[key], recipe) for r in _records(table)])
+    aside = SetAside.of(recipe)
+    return _records_table([apply_stage(r, _STAGES[key], aside) for r in _records(table)])
 
 
 class ModelStages:
     """Ray Data UDF on an actor pool: the stages from the first that holds a model to the end.
 
-    Each actor builds its stages once, so each model loads once per actor and stays loaded.
+    Each actor builds its stages and sets them up once, so each model loads once per actor
+    and stays loaded.
     """
 
     def __init__(self, recipe: Recipe, first: int) -> None:
-        self.recipe = recipe
+        self.aside = SetAside.of(recipe)
         self.stages = build_stages(recipe)[first:]
+        for stage in self.stages:
+            stage.setup()
 
     def __call__(self, table: pa.Table) -> pa.Table:
         records = list(_records(table))
         for stage in self.stages:
-            records = [apply_stage(record, stage, self.recipe) for record in records]
+            records = [apply_stage(record, stage, self.aside) for record in records]
         return _records_table(records)
 
 
@@ -168,6 +164,7 @@ class RayEngine:
     _depth: int = field(default=0, init=False)
 
     def __enter__(self) -> RayEngine:
+        require_extra("ray", "ray", "the Ray engine")
         import ray
 
         self._depth += 1

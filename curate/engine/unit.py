@@ -23,6 +23,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from curate.core.stage import Stage
 from curate.io.atomic import write_json
 from curate.io.readers import read_batches
 from curate.io.rejected import RejectedWriter, rejected_paths
@@ -30,7 +31,6 @@ from curate.io.writer import LEDGER_SCHEMA, ParquetSink, ShardWriter, ledger_row
 from curate.pipeline import READ_STAGE, build_stages, output_schema, stage_names
 from curate.recipe import Recipe
 from curate.schema import WORKING_COLUMNS, split_kept
-from curate.stages.base import CountingStage, Stage
 from curate.stats import RunStats
 
 log = logging.getLogger(__name__)
@@ -95,6 +95,18 @@ class BatchRecord:
         return pickle.loads(data)
 
 
+@dataclass(frozen=True)
+class SetAside:
+    """Where a batch's dropped rows go besides the stats: the drop ledger, the rejected files."""
+
+    ledger: bool
+    rejected: bool
+
+    @staticmethod
+    def of(recipe: Recipe) -> SetAside:
+        return SetAside(recipe.output.keep_dropped_ledger, recipe.filters.write_rejected)
+
+
 def read_unit(unit: WorkUnit, number: int, recipe: Recipe) -> Iterator[BatchRecord]:
     """The input as records, one per batch the reader makes, then the final record."""
     unit_stats = RunStats()
@@ -110,31 +122,27 @@ def read_unit(unit: WorkUnit, number: int, recipe: Recipe) -> Iterator[BatchReco
         stats.record(READ_STAGE, batch, batch, 0.0)
         kept, dropped = split_kept(batch)
         record = BatchRecord(number, index, kept, stats, docs_read=batch.num_rows)
-        _set_aside(record, dropped, READ_STAGE, recipe)
+        if dropped.num_rows and recipe.output.keep_dropped_ledger:
+            record.ledger.append(ledger_rows(dropped, READ_STAGE))
         yield record
         index += 1
     yield BatchRecord(number, index, None, unit_stats, final=True)
 
 
-def apply_stage(record: BatchRecord, stage: Stage, recipe: Recipe) -> BatchRecord:
+def apply_stage(record: BatchRecord, stage: Stage, aside: SetAside) -> BatchRecord:
     """One stage on a record's kept documents: stats recorded, its drops set aside."""
     if record.final or record.docs is None or record.docs.num_rows == 0:
         return record
     start = time.perf_counter()
     after = stage(record.docs)
     record.stats.record(stage.name, record.docs, after, time.perf_counter() - start)
-    if isinstance(stage, CountingStage):
-        record.stats.count(stage.name, stage.take_counts())
+    record.stats.count(stage.name, stage.take_counts())
     record.docs, dropped = split_kept(after)
-    _set_aside(record, dropped, stage.name, recipe)
-    if dropped.num_rows and recipe.filters.write_rejected:
+    if dropped.num_rows and aside.ledger:
+        record.ledger.append(ledger_rows(dropped, stage.name))
+    if dropped.num_rows and aside.rejected:
         record.rejected.append((dropped, stage.name))
     return record
-
-
-def _set_aside(record: BatchRecord, dropped: pa.Table, stage: str, recipe: Recipe) -> None:
-    if dropped.num_rows and recipe.output.keep_dropped_ledger:
-        record.ledger.append(ledger_rows(dropped, stage))
 
 
 class UnitAssembler:
@@ -143,7 +151,7 @@ class UnitAssembler:
     def __init__(self, unit: WorkUnit, recipe: Recipe, out: Path) -> None:
         self.unit, self.out = unit, out
         _clear_partial_output(out, unit)
-        schema = output_schema(build_stages(recipe))
+        schema = output_schema(recipe)
         self._shards = ShardWriter(out, unit.name, schema, recipe.output)
         ledger_path = out / "dropped" / f"{unit.name}.parquet"
         self._ledger = ParquetSink(ledger_path, LEDGER_SCHEMA, recipe.output)
@@ -217,13 +225,24 @@ class UnitAssembler:
 def process_unit(
     unit: WorkUnit, recipe: Recipe, out: Path, progress: ProgressCallback | None = None
 ) -> dict[str, Any]:
-    """Run one input through the batch stages; returns the stats written to its marker."""
+    """Run one input through the batch stages; returns the stats written to its marker.
+
+    Each stage's :meth:`~curate.core.stage.Stage.setup` loads its models before the first
+    batch; they stay cached in the process for its next units.
+    """
     stages = build_stages(recipe)
+    aside = SetAside.of(recipe)
+    for stage in stages:
+        stage.setup()
     assembler = UnitAssembler(unit, recipe, out)
-    for record in read_unit(unit, 0, recipe):
+    try:
+        for record in read_unit(unit, 0, recipe):
+            for stage in stages:
+                record = apply_stage(record, stage, aside)
+            written = assembler.add(record)
+            if progress is not None and written:
+                progress(written)
+    finally:
         for stage in stages:
-            record = apply_stage(record, stage, recipe)
-        written = assembler.add(record)
-        if progress is not None and written:
-            progress(written)
+            stage.teardown()
     return assembler.finish()

@@ -39,7 +39,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from curate.engine.tokenize import (
+from curate.erasure import mixture, state
+from curate.erasure.files import rewrite_parquet, rewrite_token_data, rewrite_token_index
+from curate.erasure.state import EraseError
+from curate.io.atomic import remove_stale_temps, write_bytes, write_json
+from curate.io.indexed import bin_path, idx_path, read_index
+from curate.recipe import OutputConfig
+from curate.stages.compliance.erasure import STAGE_NAME as LIST_STAGE
+from curate.stages.compliance.erasure import Hashes, load_list, save_list
+from curate.stages.tokenize_pass import (
     SUMMARY_FILE,
     TOKENS_DIR,
     file_state,
@@ -48,14 +56,6 @@ from curate.engine.tokenize import (
     token_prefix,
     token_summary,
 )
-from curate.erasure import mixture, state
-from curate.erasure.files import rewrite_parquet, rewrite_token_data, rewrite_token_index
-from curate.erasure.match import Hashes, load_list, save_list
-from curate.erasure.state import EraseError
-from curate.io.atomic import remove_stale_temps, write_bytes, write_json
-from curate.io.indexed import bin_path, idx_path, read_index
-from curate.recipe import OutputConfig
-from curate.stages.erasure import STAGE_NAME as LIST_STAGE
 from curate.stats import RunStats
 
 log = logging.getLogger(__name__)
@@ -179,11 +179,11 @@ def _plan_shards(out: Path, hashes: Hashes) -> tuple[list[dict[str, Any]], pa.Ar
     ids: list[pa.Array] = []
     for path in sorted((out / "data").glob("*/*.parquet")):
         parquet = pq.ParquetFile(path)
-        table = parquet.read(columns=["url", "id"])
+        table = parquet.read(columns=["url", "id"] if hashes.id else ["url"])
         rows = np.flatnonzero(hashes.matches(table))
         if len(rows) == 0:
             continue
-        ids.append(table.column("id").take(rows).combine_chunks())
+        ids.append(parquet.read(columns=["id"]).column("id").take(rows).combine_chunks())
         text = parquet.read(columns=["text"]).column("text").take(rows)
         prefix = token_prefix(out, path)
         tokens = 0

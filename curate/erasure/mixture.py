@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from curate.core.hashing import sha256_of
 from curate.erasure.files import (
     ChangedSincePlanError,
     kept_mask,
@@ -29,8 +30,7 @@ from curate.erasure.files import (
 from curate.erasure.state import EraseError
 from curate.io.atomic import commit, temp_path
 from curate.io.indexed import IndexedDataset, bin_path, idx_path, read_index
-from curate.io.mixture import Sources, blend_lines, write_reports
-from curate.langid import sha256_of
+from curate.mixture.write import Sources, blend_lines, write_reports
 
 DOCUMENTS = "documents.parquet"
 BLEND = "megatron_blend.txt"

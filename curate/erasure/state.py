@@ -1,8 +1,8 @@
 """Where an output keeps its erasures, and how they enter ``stats.json`` and ``manifest.json``.
 
 ``OUT/erasure/list.txt``
-    The hashes of everything ever erased from OUT (:mod:`curate.erasure.match`); every later
-    run on OUT drops matching documents before extraction.
+    The hashes of everything ever erased from OUT (:mod:`curate.stages.compliance.erasure`);
+    every later run on OUT drops matching documents before extraction.
 ``OUT/erasure/log.jsonl``
     One line per request: when it was received, the reason, the hashes requested, the
     documents removed per file. No URL, id or text.
@@ -27,10 +27,10 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from curate.erasure.match import load_list, load_lists
+from curate.core.hashing import sha256_of
 from curate.io.atomic import write_json
-from curate.langid import sha256_of
 from curate.recipe import Recipe
+from curate.stages.compliance.erasure import load_list, load_lists
 from curate.stats import RunStats
 
 ERASURE_DIR = "erasure"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from curate.recipe import ReadConfig
+from curate.io.config import ReadConfig
 from curate.schema import metadata_json
 
 

@@ -19,9 +19,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from curate.io.config import ReadConfig
 from curate.io.fields import document_row
 from curate.io.zstd import ZstdReader
-from curate.recipe import ReadConfig
 from curate.stats import RunStats
 
 log = logging.getLogger(__name__)

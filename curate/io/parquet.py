@@ -15,8 +15,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from curate.io.config import ReadConfig
 from curate.io.fields import document_row
-from curate.recipe import ReadConfig
 from curate.stats import RunStats
 
 log = logging.getLogger(__name__)

@@ -9,16 +9,20 @@ from typing import Any
 import pyarrow as pa
 
 from curate.io.batching import batched_rows
+from curate.io.config import ReadConfig
 from curate.io.jsonl import read_jsonl
 from curate.io.parquet import read_parquet
 from curate.io.warc import read_warc
-from curate.recipe import ReadConfig
 from curate.stats import RunStats
 
 RowReader = Callable[[Path, ReadConfig, RunStats], Iterator[dict[str, Any]]]
 FORMATS: dict[str, tuple[tuple[str, ...], RowReader]] = {
-    "warc": ((".warc", ".warc.gz", ".arc.gz"), read_warc),
-    "jsonl": ((".jsonl", ".jsonl.gz", ".jsonl.zst", ".json.gz", ".ndjson"), read_jsonl),
+    # WARC, ARC and WET (Common Crawl names these .warc.wet.gz); compressed or not, by content
+    "warc": ((".warc", ".warc.gz", ".arc", ".arc.gz", ".wet", ".wet.gz"), read_warc),
+    "jsonl": (
+        (".jsonl", ".jsonl.gz", ".jsonl.zst", ".ndjson", ".ndjson.gz", ".ndjson.zst", ".json.gz"),
+        read_jsonl,
+    ),
     "parquet": ((".parquet",), read_parquet),
 }
 

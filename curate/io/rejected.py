@@ -13,8 +13,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from curate.io.config import OutputConfig
 from curate.io.writer import ParquetSink
-from curate.recipe import OutputConfig
 from curate.schema import DOCUMENT_SCHEMA, DROP_REASON
 from curate.stats import UNKNOWN_LANGUAGE
 

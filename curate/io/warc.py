@@ -1,4 +1,11 @@
-"""WARC / WARC.gz reader: HTTP response records with HTML, decoded to text."""
+"""WARC, ARC and WET reader: one row per document record, damaged records counted, not fatal.
+
+Documents are HTTP ``response`` records (WARC, and every HTTP record of an ARC file), whose
+HTML is decoded to text in ``html`` for the extract stage, and ``conversion`` records (WET
+files, whatever their name), whose text is already extracted: it goes to ``text`` and the row
+has no ``html``, which tells the extract stage to keep it. Framing is
+:mod:`curate.io.archive_records`; the HTTP side is :mod:`curate.io.http_body`.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from curate.recipe import ReadConfig
+from curate.io.archive_records import ArchiveRecord, Framer, UnreadableArchive
+from curate.io.archive_stream import ArchiveStream
+from curate.io.config import ReadConfig
+from curate.io.http_body import BadHttp, decode_body, decode_page, parse_response
 from curate.schema import metadata_json
 from curate.stats import RunStats
 
@@ -17,10 +27,10 @@ HTTP_HEADERS_KEY = "http_headers"
 KEPT_HTTP_HEADERS = ("tdm-reservation", "x-robots-tag")
 BINARY_CONTROL_SHARE = 0.1
 CONTROL_BYTES = bytes([*range(9), *range(14, 32)])
-ASCII_BYTES = bytes(range(128))
-SIBLING_ENCODINGS = {"cp1250": "iso-8859-2", "iso-8859-2": "cp1250", "iso8859-2": "cp1250"}
-DAMAGE_REASONS = frozenset({"truncated_record"})
 BINARY_SIGNATURES = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b")
+DOCUMENT_TYPES = frozenset({"response", "conversion"})
+# Room for the HTTP head on top of a document of ``read.max_document_bytes``.
+HTTP_HEAD_BYTES = 1 << 20
 
 
 def _strip_brackets(record_id: str) -> str:
@@ -36,38 +46,16 @@ def _is_binary(body: bytes) -> bool:
     return controls > len(head) * BINARY_CONTROL_SHARE
 
 
-def _letters(high_bytes: bytes, encoding: str) -> int:
-    return sum(map(str.isalpha, high_bytes.decode(encoding, errors="replace")))
-
-
-def _decode(body: bytes, charset: str | None) -> str:
-    from resiliparse.parse.encoding import bytes_to_str, detect_encoding
-
-    encoding = charset or detect_encoding(body)
-    sibling = SIBLING_ENCODINGS.get(encoding.lower().replace("_", "-"))
-    if charset is None and sibling is not None:
-        # Undeclared Central European pages: the detector confuses these two code pages, and the
-        # wrong one turns letters (ś, ź, š) into symbols or control characters. They differ only
-        # in non-ASCII bytes, so only those are compared.
-        high = body.translate(None, ASCII_BYTES)
-        if _letters(high, sibling) > _letters(high, encoding):
-            encoding = sibling
-    # lxml refuses strings with NUL characters, and they carry nothing in HTML
-    return bytes_to_str(body, encoding, errors="replace").replace("\x00", "")
-
-
-def _rejection(record: Any, body: bytes, config: ReadConfig) -> str | None:
-    """Why a response record cannot become a document, or None if it can."""
-    status = record.http_headers.status_code if record.http_headers else None
+def _page_rejection(
+    status: int | None, body: bytes, content_type: str, config: ReadConfig
+) -> str | None:
+    """Why an HTTP response cannot become a document, or None if it can."""
     if status is not None and status != 200:
         return "http_status_not_ok"
     if len(body) > config.max_document_bytes:
         return "too_large"
-    if len(body) < record.content_length:
-        return "truncated_record"
     if not body.strip():
         return "empty_body"
-    content_type = (record.http_content_type or "").split(";")[0].strip().lower()
     if content_type and content_type not in config.html_content_types:
         return "non_html_content"
     if _is_binary(body):
@@ -75,51 +63,88 @@ def _rejection(record: Any, body: bytes, config: ReadConfig) -> str | None:
     return None
 
 
-def _http_header(record: Any, name: str) -> str | None:
-    return record.http_headers.get(name) if record.http_headers else None
+def _response_fields(record: ArchiveRecord, config: ReadConfig) -> dict[str, Any]:
+    """``html`` (and kept HTTP headers) of a response record, or its ``drop_reason``."""
+    try:
+        http = parse_response(record.block)
+    except BadHttp:
+        # a response of another protocol (Heritrix writes dns: lookups as responses) or a
+        # damaged HTTP head
+        is_http = "application/http" in record.headers.get("content-type", "").lower()
+        return {"drop_reason": "bad_http_headers" if is_http else "non_http_record"}
+    fields: dict[str, Any] = {}
+    headers = {h: v for h in KEPT_HTTP_HEADERS if (v := http.headers.get(h))}
+    if headers:
+        fields["metadata"] = metadata_json({HTTP_HEADERS_KEY: headers})
+    if record.length - (len(record.block) - len(http.body)) > config.max_document_bytes:
+        return {**fields, "drop_reason": "too_large"}
+    body = decode_body(http.body, http.headers, config.max_document_bytes + 1)
+    content_type = http.headers.get("content-type", "")
+    mime = content_type.split(";")[0].strip().lower()
+    reason = _page_rejection(http.status, body, mime, config)
+    if reason is not None:
+        return {**fields, "drop_reason": reason}
+    return {**fields, "html": decode_page(body, content_type)}
 
 
-def _record_row(record: Any, path: Path, number: int, config: ReadConfig) -> dict[str, Any]:
-    body = record.reader.read(config.max_document_bytes + 1)
+def _conversion_fields(record: ArchiveRecord, config: ReadConfig) -> dict[str, Any]:
+    """A WET record: the text is the block."""
+    if record.length > config.max_document_bytes:
+        return {"drop_reason": "too_large"}
+    text = record.block.decode("utf-8", errors="replace").replace("\x00", "")
+    return {"text": text} if text.strip() else {"drop_reason": "empty_body"}
+
+
+def _record_row(record: ArchiveRecord, path: Path, config: ReadConfig) -> dict[str, Any]:
+    headers = record.headers
+    url = headers.get("warc-target-uri")
     row: dict[str, Any] = {
-        "id": _strip_brackets(record.record_id or f"{path.name}/{number}"),
-        "url": record.headers.get("WARC-Target-URI"),
-        "date": record.headers.get("WARC-Date"),
+        "id": _strip_brackets(headers.get("warc-record-id") or f"{path.name}/{record.offset}"),
+        "url": _strip_brackets(url) if url else None,
+        "date": headers.get("warc-date"),
         "source": path.name,
     }
-    headers = {h: v for h in KEPT_HTTP_HEADERS if (v := _http_header(record, h))}
-    if headers:
-        row["metadata"] = metadata_json({HTTP_HEADERS_KEY: headers})
-    reason = _rejection(record, body, config)
-    if reason is not None:
-        row["drop_reason"] = reason
-        level = logging.WARNING if reason in DAMAGE_REASONS else logging.DEBUG
-        log.log(level, "read %s: record %s (%s) dropped: %s", path, row["id"], row["url"], reason)
-        return row
-    row["html"] = _decode(body, record.http_charset)
-    return row
+    if record.damage is not None:
+        log.warning(
+            "read %s: record at byte %d (%s) dropped: %s, %s",
+            path, record.offset, row["url"], record.damage, record.detail,
+        )  # fmt: skip
+        return {**row, "drop_reason": record.damage}
+    fields = (
+        _conversion_fields(record, config)
+        if record.type == "conversion"
+        else _response_fields(record, config)
+    )
+    if "drop_reason" in fields:
+        reason = fields["drop_reason"]
+        log.debug("read %s: record %s (%s) dropped: %s", path, row["id"], row["url"], reason)
+    return {**row, **fields}
+
+
+def _is_document(record: ArchiveRecord) -> bool:
+    """Response and conversion records are documents; so is a damaged record of unknown type
+    (garbage, an unreadable header): it may have been one."""
+    if record.type in DOCUMENT_TYPES:
+        return True
+    return record.damage is not None and not record.type
 
 
 def read_warc(path: Path, config: ReadConfig, stats: RunStats) -> Iterator[dict[str, Any]]:
-    """Yield one row per HTTP response record; unusable records carry a ``drop_reason``."""
-    from fastwarc.warc import ArchiveIterator, WarcRecordType
-
-    records = 0
-    with open(path, "rb") as stream:
-        iterator = ArchiveIterator(stream, record_types=WarcRecordType.response, parse_http=True)
+    """Yield one row per document record; unusable records carry a ``drop_reason``."""
+    keep = config.max_document_bytes + HTTP_HEAD_BYTES
+    with open(path, "rb") as raw:
+        stream = ArchiveStream(raw)
         try:
-            for record in iterator:
-                records += 1
-                try:
-                    yield _record_row(record, path, records, config)
-                except (OSError, ValueError) as error:
-                    stats.record_input_error("broken_record")
-                    log.warning("read %s: record %d unreadable (%s)", path, records, error)
-                    yield {
-                        "id": f"{path.name}/{records}",
-                        "source": path.name,
-                        "drop_reason": "broken_record",
-                    }
-        except OSError as error:
+            for record in Framer(stream, keep).records():
+                if _is_document(record):
+                    yield _record_row(record, path, config)
+                elif record.damage is not None:
+                    log.warning(
+                        "read %s: %s record at byte %d skipped: %s, %s",
+                        path, record.type, record.offset, record.damage, record.detail,
+                    )  # fmt: skip
+        except (UnreadableArchive, OSError) as error:
             stats.record_input_error("corrupt_warc")
-            log.warning("read %s: stopped after record %d: %s", path, records, error)
+            log.warning("read %s: unreadable: %s", path, error)
+    if stream.damaged_members:
+        log.warning("read %s: %d damaged gzip members skipped", path, stream.damaged_members)

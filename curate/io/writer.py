@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curate.io.atomic import commit, temp_path
-from curate.recipe import OutputConfig
+from curate.io.config import OutputConfig
 from curate.schema import DROP_REASON
 
 LEDGER_SCHEMA = pa.schema(

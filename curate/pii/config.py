@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import field_validator
+
+from curate.core.config import Section
 
 KINDS = ("email", "ip", "phone", "iban", "card")
 PLACEHOLDERS = {
@@ -19,11 +21,7 @@ PLACEHOLDERS = {
 }
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class PiiKindConfig(_Section):
+class PiiKindConfig(Section):
     """One kind of personal data.
 
     ``replace_with: placeholder`` writes ``placeholder`` (default ``<EMAIL>``, ``<PHONE>``,
@@ -73,7 +71,7 @@ def _known(regions: list[str]) -> list[str]:
     return regions
 
 
-class PiiConfig(_Section):
+class PiiConfig(Section):
     enabled: bool = True
     email: PiiKindConfig = PiiKindConfig()
     ip: IpConfig = IpConfig()

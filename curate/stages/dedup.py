@@ -24,7 +24,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -36,18 +36,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from curate.core.registry import register
+from curate.core.stage import ParallelMap
 from curate.dedup.config import DedupConfig
 from curate.dedup.lsh import Components, bucket_edges, keepers, size_histogram
 from curate.dedup.minhash import MinHasher, band_hashes, fmix64, shingle_batch, splitmix64
 from curate.io.atomic import commit, temp_path, write_json
+from curate.io.config import OutputConfig
 from curate.io.writer import LEDGER_SCHEMA, ParquetSink
-from curate.recipe import OutputConfig
 from curate.stats import RunStats
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 R = TypeVar("R")
-ParallelMap = Callable[[Callable[[T], R], list[T]], Iterable[R]]
 EXACT_DUP = "exact_dup"
 NEAR_DUP = "near_dup"
 ROW_BITS = 32
@@ -70,14 +71,22 @@ def _serial_map(function: Callable[[T], R], items: list[T]) -> list[R]:
     return [function(item) for item in items]
 
 
+@register("dedup", section="dedup", config=DedupConfig, phase="corpus", order=10)
 @dataclass
 class Dedup:
-    """The corpus pass: exact and near-duplicate removal, configured by ``dedup:``."""
+    """Exact and MinHash near-duplicate removal over every output shard."""
 
     config: DedupConfig
     output: OutputConfig
     parallel_map: ParallelMap | None = None
     name: str = "dedup"
+
+    @classmethod
+    def from_recipe(cls, recipe: Any, parallel_map: ParallelMap | None = None) -> Dedup | None:
+        dedup = recipe.dedup
+        if dedup.enabled and (dedup.exact or dedup.near):
+            return cls(dedup, recipe.output, parallel_map)
+        return None
 
     def run(self, out: Path, stats: RunStats) -> None:
         start = time.perf_counter()

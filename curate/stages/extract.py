@@ -4,22 +4,42 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import Field
 
-from curate.recipe import ExtractConfig
+from curate.core.config import Section
+from curate.core.registry import register
+from curate.core.stage import Stage
 from curate.schema import DROP_REASON, HTML, replace_column
 
 log = logging.getLogger(__name__)
 
 
+class ExtractConfig(Section):
+    enabled: bool = True
+    favor: Literal["balanced", "precision", "recall"] = "balanced"
+    include_tables: bool = True
+    include_comments: bool = False
+    include_links: bool = False
+    deduplicate: bool = False
+    min_text_chars: int = Field(1, ge=0)
+
+
+@register("extract", section="extract", config=ExtractConfig, phase="text", order=10)
 @dataclass
-class Extract:
-    """Replaces ``html`` with the extracted main text; batches without HTML pass through."""
+class Extract(Stage):
+    """Replaces ``html`` with the extracted main text; batches without HTML pass through, and
+    so do rows whose reader found the text extracted already (WET: ``text`` set, no ``html``)."""
 
     config: ExtractConfig
     name: str = "extract"
-    output_fields: tuple[pa.Field, ...] = ()
+
+    @classmethod
+    def from_recipe(cls, recipe: Any) -> Extract:
+        return cls(recipe.extract)
 
     def _extract_one(self, html: str, url: str | None) -> tuple[str | None, str | None]:
         import trafilatura
@@ -47,15 +67,14 @@ class Extract:
         if HTML not in batch.column_names:
             return batch
         if not self.config.enabled:
-            return replace_column(batch, "text", batch.column(HTML)).drop_columns([HTML])
+            texts = pc.coalesce(batch.column(HTML), batch.column("text"))
+            return replace_column(batch, "text", texts).drop_columns([HTML])
         texts, reasons = [], []
-        urls = batch.column("url").to_pylist()
-        for html, url, reason in zip(
-            batch.column(HTML).to_pylist(), urls, batch.column(DROP_REASON).to_pylist(), strict=True
-        ):
-            text, new_reason = (
-                (None, None) if reason or html is None else self._extract_one(html, url)
-            )
+        columns = (batch.column(c).to_pylist() for c in (HTML, "text", "url", DROP_REASON))
+        for html, given, url, reason in zip(*columns, strict=True):
+            text, new_reason = given, None
+            if not reason and html is not None:
+                text, new_reason = self._extract_one(html, url)
             texts.append(text)
             reasons.append(reason or new_reason)
         batch = replace_column(batch, "text", pa.array(texts, pa.string()))

@@ -3,37 +3,72 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from pydantic import Field
 
-from curate.langid import as_probability, load_fasttext, locate_model, normalise_label, registry
-from curate.langid_decide import DecisionRules, decide
-from curate.recipe import LangIdConfig
+from curate.core.config import Section
+from curate.core.registry import register
+from curate.core.stage import ModelFile, Stage
+from curate.models.langid import as_probability, fasttext_model, model_file, normalise_label
+from curate.models.langid_decide import DecisionRules, decide
 from curate.schema import replace_column, set_drop_reason
 
 UNDETERMINED = "und_Zyyy"
 
 
-@dataclass
-class LanguageId:
-    """Sets ``language`` / ``language_score``; drops low scores and unselected languages.
+class LangIdConfig(Section):
+    model: str = "lid176"
+    model_path: str | None = None
+    min_score: float = Field(0.5, ge=0.0, le=1.0)
+    min_score_per_language: dict[str, float] = {}
+    top_k: int = Field(10, ge=1)
+    # "evidence": top-k + confusable groups + alphabets + markers (curate.models.langid_decide);
+    # "top1": the model's first label as is.
+    decision: Literal["evidence", "top1"] = "evidence"
+    letter_penalty: float = Field(1.0, ge=0.0)
+    marker_weight: float = Field(2.0, ge=0.0)
+    member_floor: float = Field(0.1, gt=0.0, le=1.0)
 
+
+@register("langid", section="langid", config=LangIdConfig, phase="text", order=20)
+@dataclass
+class LanguageId(Stage):
+    """Identify the language with fastText; drop low-confidence and unselected languages.
+
+    Sets ``language`` / ``language_score``.
     With ``decision: evidence`` (the default) the language comes from the model's top-k
-    scores plus alphabets and confusable-group markers (:mod:`curate.langid_decide`); with
+    scores plus alphabets and confusable-group markers (:mod:`curate.models.langid_decide`); with
     ``decision: top1`` it is the model's first label.
     """
 
     config: LangIdConfig
     languages: str | list[str] = "all"
     name: str = "langid"
-    output_fields: tuple[pa.Field, ...] = ()
 
-    def _model(self):  # noqa: ANN202
-        spec = registry().get(self.config.model)
-        path = locate_model(self.config.model, self.config.model_path)
-        return load_fasttext(str(path), spec.sha256 if spec else None)
+    @classmethod
+    def from_recipe(cls, recipe: Any) -> LanguageId:
+        """A routed recipe's run uses each routed language's own threshold."""
+        if not recipe.route:
+            return cls(recipe.langid, recipe.languages)
+        thresholds: dict[str, float] = {}
+        for sub in recipe.route.values():
+            for code in sub.languages:
+                thresholds[code] = sub.langid.min_score_per_language.get(code, sub.langid.min_score)
+        config = recipe.langid.model_copy(update={"min_score_per_language": thresholds})
+        return cls(config, recipe.languages)
+
+    def models(self) -> tuple[ModelFile, ...]:
+        return (model_file(self.config.model, self.config.model_path),)
+
+    def setup(self) -> None:
+        self._model()
+
+    def _model(self) -> Any:
+        return fasttext_model(self.config.model, self.config.model_path)
 
     def predict(self, texts: pa.Array) -> tuple[list[str], np.ndarray]:
         """The language and its score for each text (newlines folded, as fastText needs)."""

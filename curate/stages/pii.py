@@ -8,11 +8,14 @@ the personal data itself is never logged or counted by value.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from curate.core.registry import register
+from curate.core.stage import Stage
 from curate.pii.config import PiiConfig
 from curate.pii.detectors import (
     CardDetector,
@@ -52,15 +55,19 @@ def build_detectors(config: PiiConfig) -> list[Detector]:
 MAX_PASSES = 4
 
 
+@register("pii", section="pii", config=PiiConfig, phase="document", order=50)
 @dataclass
-class PiiScrub:
+class PiiScrub(Stage):
     """Replaces the personal data the recipe's ``pii`` section names; keeps every row."""
 
     config: PiiConfig
     name: str = "pii"
-    output_fields: tuple[pa.Field, ...] = ()
     _detectors: list[Detector] | None = field(default=None, init=False, repr=False)
     _counts: dict[str, dict[str, int]] = field(default_factory=dict, init=False, repr=False)
+
+    @classmethod
+    def from_recipe(cls, recipe: Any) -> PiiScrub | None:
+        return cls(recipe.pii) if recipe.pii.enabled else None
 
     def detectors(self) -> list[Detector]:
         if self._detectors is None:

@@ -8,10 +8,13 @@ them on when such pages are not wanted anyway. Each has its own drop reason.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from curate.core.registry import register
+from curate.core.stage import Stage
 from curate.schema import HTML, set_drop_reason
 from curate.stages.preroute import PrerouteConfig
 
@@ -21,13 +24,18 @@ NO_HTML_MARKUP = "no_html_markup"
 HTML_MARKUP = r"<(!doctype\s+html|html|head|body|div|p|br|span|table|article|main|section)[\s>/]"
 
 
+@register("prefilter", section="preroute", config=PrerouteConfig, phase="page", order=10)
 @dataclass
-class Prefilter:
+class Prefilter(Stage):
     """Drops pages under ``min_html_bytes`` and, if ``require_markup``, bodies without HTML."""
 
     config: PrerouteConfig
     name: str = "prefilter"
-    output_fields: tuple[pa.Field, ...] = ()
+
+    @classmethod
+    def from_recipe(cls, recipe: Any) -> Prefilter | None:
+        config = recipe.preroute
+        return cls(config) if config.min_html_bytes or config.require_markup else None
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         if HTML not in batch.column_names or batch.num_rows == 0:

@@ -26,19 +26,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from curate.langid import as_probability, load_fasttext, locate_model, normalise_label, registry
-from curate.langid_decide import load_evidence
+from curate.core.config import Section
+from curate.core.registry import register
+from curate.core.stage import ModelFile, Stage
+from curate.models.langid import as_probability, fasttext_model, model_file, normalise_label
+from curate.models.langid_decide import load_evidence
 from curate.schema import DROP_REASON, HTML, replace_column, set_drop_reason
-
-if TYPE_CHECKING:  # curate.recipe imports this module for PrerouteConfig
-    from curate.recipe import LangIdConfig, Recipe
-    from curate.stages.base import Stage
+from curate.stages.langid import LangIdConfig
 
 log = logging.getLogger(__name__)
 PREROUTED = "prerouted"
@@ -49,10 +49,8 @@ START_CHARS = 3000
 LONGEST_CHARS = 1000
 
 
-class PrerouteConfig(BaseModel):
+class PrerouteConfig(Section):
     """The ``preroute:`` recipe section: the pre-router and the cheap pre-filters."""
-
-    model_config = ConfigDict(extra="forbid")
 
     # auto: on when the recipe selects a subset of languages and extraction is on
     enabled: Literal["auto", True, False] = "auto"
@@ -124,26 +122,37 @@ def with_confusable_groups(languages: list[str]) -> set[str]:
     return wanted
 
 
+@register("preroute", section="preroute", config=PrerouteConfig, phase="page", order=20)
 @dataclass
-class Preroute:
+class Preroute(Stage):
     """Drops pages whose cheap text cannot be in the selected languages (reason ``prerouted``)."""
 
     config: PrerouteConfig
     langid: LangIdConfig
     languages: list[str]
     name: str = "preroute"
-    output_fields: tuple[pa.Field, ...] = ()
     _selected: frozenset[str] | None = field(default=None, init=False, repr=False)
 
+    @classmethod
+    def from_recipe(cls, recipe: Any) -> Preroute | None:
+        config, languages = recipe.preroute, recipe.languages
+        if config.routes(languages, recipe.extract.enabled) and isinstance(languages, list):
+            return cls(config, recipe.langid, languages)
+        return None
+
+    def models(self) -> tuple[ModelFile, ...]:
+        return (model_file(self.langid.model, self.langid.model_path),)
+
+    def setup(self) -> None:
+        self._selected_labels()
+
     def _model(self) -> Any:
-        spec = registry().get(self.langid.model)
-        path = locate_model(self.langid.model, self.langid.model_path)
-        return load_fasttext(str(path), spec.sha256 if spec else None)
+        return fasttext_model(self.langid.model, self.langid.model_path)
 
     def _selected_labels(self) -> frozenset[str]:
         """The model's raw labels (``__label__hr``) that can end as a selected language: the
         language's own, and its confusable group's, whose summed probability the language ID
-        stage weighs as one (:mod:`curate.langid_decide`)."""
+        stage weighs as one (:mod:`curate.models.langid_decide`)."""
         if self._selected is None:
             labels = self._model().get_labels()
             wanted = with_confusable_groups(self.languages)
@@ -206,16 +215,3 @@ class Preroute:
         batch = replace_column(batch, "language", pa.array(language, pa.string()))
         batch = replace_column(batch, "language_score", pa.array(score, pa.float32()))
         return set_drop_reason(batch, pa.array(mask), PREROUTED)
-
-
-def prerouting_stages(recipe: Recipe) -> list[Stage]:
-    """The stages that run before extraction: pre-filters if set, then the pre-router if on."""
-    from curate.stages.prefilter import Prefilter
-
-    config, languages = recipe.preroute, recipe.languages
-    stages: list[Stage] = []
-    if config.min_html_bytes or config.require_markup:
-        stages.append(Prefilter(config))
-    if config.routes(languages, recipe.extract.enabled) and isinstance(languages, list):
-        stages.append(Preroute(config, recipe.langid, languages))
-    return stages

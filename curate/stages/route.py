@@ -8,15 +8,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from curate.stages.base import CountingStage, Stage
+from curate.core.stage import Stage
 
 
 @dataclass
-class PerLanguage:
+class PerLanguage(Stage):
     """Runs each language's own variant of one stage on that language's rows only.
 
     Rows of other languages pass untouched; row order is kept. Each variant sees exactly the
-    rows a one-language run of its recipe would give it, so outputs match that run.
+    rows a one-language run of its recipe would give it, so outputs match that run. Its models,
+    set-up and counters are its variants' (see :class:`curate.core.stage.Stage`).
     """
 
     name: str
@@ -26,6 +27,9 @@ class PerLanguage:
     def __post_init__(self) -> None:
         fields = {f.name: f for s in self.stages.values() for f in s.output_fields}
         self.output_fields = tuple(fields[name] for name in sorted(fields))
+
+    def children(self) -> tuple[Stage, ...]:
+        return tuple(self.stages[language] for language in sorted(self.stages))
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         languages = batch.column("language")
@@ -45,17 +49,6 @@ class PerLanguage:
         positions.append(rest)
         merged = pa.concat_tables(parts, promote_options="default")
         return merged.take(np.argsort(np.concatenate(positions), kind="stable"))
-
-    def take_counts(self) -> dict[str, dict[str, int]]:
-        """The counters of the variants that keep any (see CountingStage), added up."""
-        merged: dict[str, dict[str, int]] = {}
-        for stage in self.stages.values():
-            if isinstance(stage, CountingStage):
-                for language, named in stage.take_counts().items():
-                    entry = merged.setdefault(language, {})
-                    for name, n in named.items():
-                        entry[name] = entry.get(name, 0) + n
-        return merged
 
 
 def per_language_stages(by_language: dict[str, list[Stage]]) -> list[Stage]:

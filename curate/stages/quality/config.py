@@ -4,8 +4,6 @@ Threshold names and defaults follow datatrove's filters (the FineWeb English set
 published for datatrove means the same here. Differences: ``None`` (YAML ``null``) disables a
 rule, where datatrove disables on any falsy value; and ``min_alpha_words_ratio`` is datatrove's
 ``max_non_alpha_words_ratio`` under a name that says what it does.
-
-This module must not import :mod:`curate.recipe` (the recipe imports it).
 """
 
 from __future__ import annotations
@@ -14,17 +12,15 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
+from pydantic import BaseModel, Field, field_serializer, field_validator
+
+from curate.core.config import Section
 
 Fraction = float | None
 NGramThresholds = list[tuple[int, float]]
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class GopherRepetitionConfig(_Section):
+class GopherRepetitionConfig(Section):
     """Gopher repetition rules (Rae et al. 2021, table A1); fractions above a value drop."""
 
     enabled: bool = True
@@ -51,7 +47,7 @@ class GopherRepetitionConfig(_Section):
         return value
 
 
-class GopherQualityConfig(_Section):
+class GopherQualityConfig(Section):
     """Gopher quality rules: document length, word shape, symbols, lists, stop words."""
 
     enabled: bool = True
@@ -68,7 +64,7 @@ class GopherQualityConfig(_Section):
     stop_words: list[str] | None = None
 
 
-class C4QualityConfig(_Section):
+class C4QualityConfig(Section):
     """C4 rules (Raffel et al. 2020) as datatrove applies them: line removal, then doc checks."""
 
     enabled: bool = True
@@ -83,7 +79,7 @@ class C4QualityConfig(_Section):
     filter_policy: bool = True
 
 
-class FineWebQualityConfig(_Section):
+class FineWebQualityConfig(Section):
     """FineWeb's own rules (Penedo et al. 2024): punctuation, short lines, duplicates, lists."""
 
     enabled: bool = True
@@ -97,7 +93,7 @@ class FineWebQualityConfig(_Section):
     new_line_ratio: Fraction = Field(0.3, ge=0)
 
 
-class LanguageFilters(_Section):
+class LanguageFilters(Section):
     """The text filters for one language; ``word_tokenizer`` is a spaCy language code."""
 
     word_tokenizer: str | None = None
@@ -110,7 +106,7 @@ class LanguageFilters(_Section):
 TEXT_FILTERS = ("gopher_repetition", "gopher_quality", "c4_quality", "fineweb_quality")
 
 
-class UrlBlocklist(_Section):
+class UrlBlocklist(Section):
     """One list file, one entry a line (``#`` starts a comment).
 
     ``match``: ``domain`` blocks the host and all its subdomains, ``host`` the exact host only,
@@ -135,12 +131,12 @@ class UrlBlocklist(_Section):
         return "url_blocked_" + (re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_") or "list")
 
 
-class UrlFilterConfig(_Section):
+class UrlFilterConfig(Section):
     enabled: bool = True
     blocklists: list[UrlBlocklist] = []
 
 
-class OptOutConfig(_Section):
+class OptOutConfig(Section):
     """EU text-and-data-mining reservations (DSM directive art. 4(3)); each rule switchable."""
 
     enabled: bool = True
@@ -181,5 +177,5 @@ def _apply_overrides(base: BaseModel, override: BaseModel) -> BaseModel:
     for name in override.model_fields_set:
         value = getattr(override, name)
         current = getattr(base, name)
-        update[name] = _apply_overrides(current, value) if isinstance(value, _Section) else value
+        update[name] = _apply_overrides(current, value) if isinstance(value, Section) else value
     return base.model_copy(update=update)

@@ -9,6 +9,8 @@ from typing import Any, ClassVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from curate.core.registry import register
+from curate.core.stage import Stage
 from curate.schema import replace_column, set_drop_reason
 from curate.stages.quality import rules
 from curate.stages.quality.config import FiltersConfig, LanguageFilters
@@ -44,17 +46,24 @@ def document_context(config: FiltersConfig, language: str | None) -> DocumentCon
 
 
 @dataclass
-class TextFilter:
-    """Runs one family's rules on every kept document with its language's settings."""
+class TextFilter(Stage):
+    """Runs one family's rules on every kept document with its language's settings.
+
+    A family a recipe disables still has its (pass-through) stage, so every recipe has the same
+    stage order and a routed many-language run applies each language's filters in that order.
+    """
 
     config: FiltersConfig
-    output_fields: tuple[pa.Field, ...] = ()
     _contexts: dict[str | None, DocumentContext] = field(default_factory=dict, repr=False)
     family: ClassVar[str]
 
     @property
     def name(self) -> str:
         return self.family
+
+    @classmethod
+    def from_recipe(cls, recipe: Any) -> TextFilter:
+        return cls(recipe.filters)
 
     def context(self, language: str | None) -> DocumentContext:
         if language not in self._contexts:
@@ -88,20 +97,32 @@ class TextFilter:
         return set_drop_reason(batch, pc.is_valid(reason_array), reason_array)
 
 
+def _family(name: str, order: int) -> Any:
+    """Registers a filter family; datatrove's FineWeb order (C4 may rewrite text for the last)."""
+    return register(name, section="filters", config=FiltersConfig, phase="document", order=order)
+
+
+@_family("gopher_repetition", 10)
 class GopherRepetition(TextFilter):
+    """Gopher repetition rules: duplicated lines, paragraphs and n-grams."""
+
     family = "gopher_repetition"
 
     def check(self, text: str, section: Any, ctx: DocumentContext) -> tuple[str | None, str]:
         return rules.check_gopher_repetition(text, section, ctx.words(text)), text
 
 
+@_family("gopher_quality", 20)
 class GopherQuality(TextFilter):
+    """Gopher quality rules: length, word shape, symbols, bullet lines, stop words."""
+
     family = "gopher_quality"
 
     def check(self, text: str, section: Any, ctx: DocumentContext) -> tuple[str | None, str]:
         return rules.check_gopher_quality(text, section, ctx.words(text), ctx.stop_words), text
 
 
+@_family("c4_quality", 30)
 class C4Quality(TextFilter):
     """C4's rules; kept documents lose the lines C4 removes (as in datatrove)."""
 
@@ -112,7 +133,10 @@ class C4Quality(TextFilter):
         return reason, (text if cleaned == text else cleaned)
 
 
+@_family("fineweb_quality", 40)
 class FineWebQuality(TextFilter):
+    """FineWeb's rules: line punctuation, short lines, duplicated line characters, list lines."""
+
     family = "fineweb_quality"
 
     def check(self, text: str, section: Any, ctx: DocumentContext) -> tuple[str | None, str]:
@@ -125,12 +149,3 @@ TEXT_FILTER_STAGES: tuple[type[TextFilter], ...] = (
     C4Quality,
     FineWebQuality,
 )
-
-
-def build_text_filters(config: FiltersConfig) -> list[TextFilter]:
-    """All four families, in datatrove's FineWeb order (C4 may rewrite text for the last).
-
-    A family a recipe disables still has its (pass-through) stage, so every recipe has the same
-    stage order and a routed many-language run applies each language's filters in that order.
-    """
-    return [stage(config) for stage in TEXT_FILTER_STAGES]

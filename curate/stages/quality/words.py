@@ -14,8 +14,8 @@ from __future__ import annotations
 import csv
 import functools
 import importlib
+import importlib.resources
 import logging
-import os
 from collections import OrderedDict
 
 log = logging.getLogger(__name__)
@@ -28,10 +28,10 @@ CACHE_MAX_CHARS = 16_000_000
 
 @functools.cache
 def _assignments() -> dict[str, tuple[str, str]]:
-    from datatrove.utils._import_utils import ASSETS_PATH
-
+    """datatrove's language -> word tokenizer table, read as the package data it ships."""
+    assignments = importlib.resources.files("datatrove") / "assets" / "tokenizer_assignment.csv"
     table: dict[str, tuple[str, str]] = {}
-    with open(os.path.join(ASSETS_PATH, "tokenizer_assignment.csv"), encoding="utf-8") as f:
+    with assignments.open(encoding="utf-8") as f:
         for row in csv.DictReader(f):
             if row["type"]:
                 table.setdefault(f"{row['code_3']}_{row['script']}", (row["type"], row["tok_code"]))

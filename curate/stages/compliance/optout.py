@@ -21,9 +21,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from curate.core.registry import register
+from curate.core.stage import Stage
 from curate.io.warc import HTTP_HEADERS_KEY
 from curate.schema import HTML, set_drop_reason
-from curate.stages.quality.config import OptOutConfig
+from curate.stages.quality.config import FiltersConfig, OptOutConfig
 
 MENTIONS = re.compile(r"tdm-reservation|noai|noimageai", re.IGNORECASE)
 META_TAG = re.compile(r"<meta\b[^>]*>", re.IGNORECASE)
@@ -56,11 +58,18 @@ def _headers(metadata: str | None) -> dict[str, str]:
     return {str(k).lower(): str(v) for k, v in headers.items()} if isinstance(headers, dict) else {}
 
 
+@register("opt_out", section="filters", config=FiltersConfig, phase="page", order=30)
 @dataclass
-class OptOut:
+class OptOut(Stage):
+    """Drops pages whose publisher reserved text-and-data-mining rights (TDMRep, noai)."""
+
     config: OptOutConfig
     name: str = "opt_out"
-    output_fields: tuple[pa.Field, ...] = ()
+
+    @classmethod
+    def from_recipe(cls, recipe: Any) -> OptOut | None:
+        opt_out = recipe.filters.opt_out
+        return cls(opt_out) if opt_out.enabled else None
 
     def reason(self, html: str | None, metadata: str | None) -> str | None:
         headers = _headers(metadata)

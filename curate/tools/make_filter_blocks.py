@@ -2,9 +2,9 @@
 
 Run from the repository root when the FineWeb-2 configs change:
 
-    python recipes/make_filter_blocks.py /path/to/fineweb-2/configs
+    python -m curate.tools.make_filter_blocks /path/to/fineweb-2/configs
 
-Each ``recipes/<lang>.yaml`` whose language has a ``<lang>.yml`` there gets (or has replaced)
+Each ``curate/recipes/<lang>.yaml`` whose language has a ``<lang>.yml`` there gets (or has replaced)
 a block at its end, after a marker comment; ``eng_Latn`` gets FineWeb's English setup.
 The values are data published under Apache-2.0 by huggingface/fineweb-2 and are cited in the
 block; see docs/thresholds.md for how they were obtained and what curate changes.
@@ -17,12 +17,12 @@ from pathlib import Path
 
 import yaml
 
-from curate.quality_calibrate import dump_recipe_yaml
 from curate.stages.quality.calibrate import fineweb2_values
 from curate.stages.quality.rules import GOPHER_STOP_WORDS
+from curate.tools.calibrate import dump_recipe_yaml
 
 MARKER = "# --- quality filters (recipes/make_filter_blocks.py) ---"
-RECIPES = Path(__file__).resolve().parent
+RECIPES = Path(__file__).resolve().parents[1] / "recipes"
 FINEWEB2_SOURCE = "huggingface/fineweb-2 configs/{lang}.yml at d0defb2"
 ENGLISH = {
     "gopher_quality": {"stop_words": list(GOPHER_STOP_WORDS)},

@@ -1,13 +1,17 @@
-"""What an erasure matches, held as sha256 hashes only: URLs, domains and document ids.
+"""The erasure-list stage, and the hashed lists it reads: erased documents never come back.
 
-A request names documents by URL (exact, after light normalisation: scheme and host
-lower-case, fragment dropped, surrounding blanks stripped), by domain (the host equal to it or
-one of its subdomains; Unicode names in their IDNA ``xn--`` form) or by document id (exact).
-Requests and documents are normalised by the same functions and compared as sha256 hex
-digests, so lists and logs can be kept and shared without the URLs themselves.
+Runs first, before any pre-filter or extraction: a document whose URL, domain or id is on one
+of the run's erasure lists (the output's own ``OUT/erasure/list.txt``, written by
+``curate erase``, and any ``erasure_list:`` of the recipe) is dropped with reason ``erased``.
+The lists hold sha256 hashes only, so neither the stage nor the recipe carries the URLs.
 
-The erasure list file (``OUT/erasure/list.txt``, or any file a recipe names in
-``erasure_list:``) holds one ``<kind> <sha256>`` line per entry, sorted, ``#`` comments allowed.
+What a list matches: URLs, domains and document ids. A request
+names documents by URL (exact, after light normalisation: scheme and host lower-case,
+fragment dropped, surrounding blanks stripped), by domain (the host equal to it or one of its
+subdomains; Unicode names in their IDNA ``xn--`` form) or by document id (exact). Requests
+and documents are normalised by the same functions and compared as sha256 hex digests, so
+lists and logs can be kept and shared without the URLs themselves. A list file holds one
+``<kind> <sha256>`` line per entry, sorted, ``#`` comments allowed.
 """
 
 from __future__ import annotations
@@ -16,14 +20,21 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from curate.core.registry import register
+from curate.core.stage import Stage
 from curate.io.atomic import write_bytes
-from curate.stages.quality.url import normalise_host
+from curate.schema import set_drop_reason
+from curate.stages.compliance.url import normalise_host
+from curate.stages.quality.config import FiltersConfig
 
+ERASED = "erased"
+STAGE_NAME = "erasure_list"
 KINDS = ("url", "domain", "id")
 LIST_HEADER = "# curate erasure list: <kind> <sha256 of the normalised url, domain or id>\n"
 URL_HEAD = r"^(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*)(?P<rest>[^#]*)"
@@ -106,9 +117,27 @@ class Hashes:
             return hit
         urls = table.column("url")
         if self.url:
-            hit |= self._listed(normalise_urls(urls), "url")
+            hit |= self._url_listed(urls)
         if self.domain:
             hit |= self._domain_listed(urls)
+        return hit
+
+    def _url_listed(self, urls: pa.Array | pa.ChunkedArray) -> np.ndarray:
+        """By value when every URL is known: a cheap case-folded pass finds candidates (a
+        superset), which alone are normalised and compared."""
+        plain = self.plain.get("url", set())
+        if len(plain) != len(self.url):
+            return self._listed(normalise_urls(urls), "url")
+        urls = _as_array(urls)
+        head = pc.list_element(
+            pc.split_pattern(pc.utf8_trim_whitespace(urls), pattern="#", max_splits=1), 0
+        )
+        folded = pa.array(sorted({u.lower() for u in plain}), pa.string())
+        found = pc.fill_null(pc.is_in(pc.utf8_lower(head), value_set=folded), False)
+        candidates = np.flatnonzero(found.to_numpy(zero_copy_only=False))
+        hit = np.zeros(len(urls), dtype=bool)
+        if len(candidates):
+            hit[candidates] = self._listed(normalise_urls(urls.take(candidates)), "url")
         return hit
 
     def _listed(self, values: pa.Array | pa.ChunkedArray, kind: str) -> np.ndarray:
@@ -185,3 +214,31 @@ def save_list(path: Path, hashes: Hashes) -> None:
 
 def _is_sha256(value: str) -> bool:
     return len(value) == 64 and all(c in "0123456789abcdefABCDEF" for c in value)
+
+
+# The lists are the recipe's top-level ``erasure_list`` (a path or a list of paths); the stage
+# registers under ``filters`` only because the registry wants a section.
+@register(STAGE_NAME, section="filters", config=FiltersConfig, phase="page", order=0)
+@dataclass
+class ErasureFilter(Stage):
+    """Drop documents named on an erasure list (right to erasure), before extraction."""
+
+    lists: tuple[str, ...]
+    name: str = STAGE_NAME
+    _hashes: Hashes | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_recipe(cls, recipe: Any) -> ErasureFilter | None:
+        lists = recipe.erasure_lists()
+        return cls(tuple(lists)) if lists else None
+
+    def hashes(self) -> Hashes:
+        if self._hashes is None:
+            self._hashes = load_lists(Path(p) for p in self.lists)
+        return self._hashes
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        listed = self.hashes()
+        if batch.num_rows == 0 or not listed:
+            return batch
+        return set_drop_reason(batch, pa.array(listed.matches(batch)), ERASED)

@@ -11,8 +11,10 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from curate.core.registry import register
+from curate.core.stage import Stage
 from curate.schema import set_drop_reason
-from curate.stages.quality.config import UrlBlocklist, UrlFilterConfig
+from curate.stages.quality.config import FiltersConfig, UrlBlocklist, UrlFilterConfig
 
 log = logging.getLogger(__name__)
 
@@ -79,14 +81,19 @@ def _matcher(blocklist: UrlBlocklist) -> _Matcher:
     return _Matcher(blocklist, frozenset(normalise_host(e) for e in entries), len(entries))
 
 
+@register("url_filter", section="filters", config=FiltersConfig, phase="page", order=40)
 @dataclass
-class UrlFilter:
+class UrlFilter(Stage):
     """Drops documents whose URL is on a blocklist; documents without a URL pass."""
 
     config: UrlFilterConfig
     name: str = "url_filter"
-    output_fields: tuple[pa.Field, ...] = ()
     _matchers: list[_Matcher] | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_recipe(cls, recipe: Any) -> UrlFilter | None:
+        url = recipe.filters.url
+        return cls(url) if url.enabled and url.blocklists else None
 
     def matchers(self) -> list[_Matcher]:
         if self._matchers is None:

@@ -3,14 +3,14 @@
 Codes follow FineWeb-2 / GlotLID conventions (``ekk_Latn`` for Estonian, ``lvs_Latn`` for
 Latvian, ``als_Latn`` for Albanian, ``nob_Latn`` for Norwegian); other labels are mapped with
 ``langcodes`` (ISO 639-1 to 639-3 and the likely script). Needs ``pip install langcodes
-language_data``; run from the repository root.
+language_data``; run ``python -m curate.tools.make_lid176_map``.
 """
 
 from pathlib import Path
 
 import langcodes
 
-from curate.langid import lid176_labels
+from curate.models.langid import lid176_labels
 
 # lid.176 uses Wikipedia codes ("als" is Alemannic there) and macro-languages.
 OVERRIDES = {
@@ -59,7 +59,8 @@ def main() -> None:
         "label\tcode",
     ]
     lines += [f"{label}\t{code_for(label)}" for label in sorted(lid176_labels())]
-    Path("langid_models/lid176.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    table = Path(__file__).resolve().parents[1] / "models" / "data" / "lid176.tsv"
+    table.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

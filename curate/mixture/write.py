@@ -27,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from curate.core.hashing import sha256_of
 from curate.io.atomic import commit, temp_path, write_bytes, write_json
 from curate.io.indexed import (
     IndexedDataset,
@@ -35,7 +36,6 @@ from curate.io.indexed import (
     encode_index,
     idx_path,
 )
-from curate.langid import sha256_of
 
 CHUNK_DOCUMENTS = 1 << 16
 PROVENANCE_SCHEMA = pa.schema(

@@ -1,17 +1,19 @@
-"""Language-ID models: identity from ``langid_models/registry.yaml``, loaded lazily once."""
+"""Language-ID models: identity from ``data/registry.yaml`` (package data), loaded lazily once."""
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import yaml
 
-REGISTRY_DIR = Path(__file__).resolve().parent.parent / "langid_models"
+from curate.core.hashing import sha256_of
+from curate.core.stage import ModelFile
+
 DEFAULT_MODEL = "lid176"
 LABEL_PREFIX = "__label__"
 
@@ -33,23 +35,14 @@ class ModelSpec:
 
 
 def registry_dir() -> Path:
-    """langid_models/ of the source tree, or the copy installed beside the package."""
-    installed = Path(__file__).resolve().parent / "langid_models"
-    return installed if installed.is_dir() else REGISTRY_DIR
+    """The model tables shipped in the package: registry, label maps, evidence."""
+    return Path(__file__).resolve().parent / "data"
 
 
 @functools.cache
 def registry() -> dict[str, ModelSpec]:
     data = yaml.safe_load((registry_dir() / "registry.yaml").read_text(encoding="utf-8"))
     return {name: ModelSpec(name=name, **spec) for name, spec in data.items()}
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _bundled_lid176() -> Path:
@@ -107,6 +100,18 @@ def load_fasttext(path: str, expected_sha256: str | None = None):  # noqa: ANN20
     if expected_sha256 is not None and sha256_of(Path(path)) != expected_sha256:
         raise ValueError(f"{path}: sha256 differs from the registered {expected_sha256}")
     return fasttext.load_model(path)
+
+
+def model_file(name: str, path: str | None = None) -> ModelFile:
+    """The file a stage using model ``name`` (or the file at ``path``) loads."""
+    spec = registry().get(name)
+    return ModelFile(name, locate_model(name, path), spec.sha256 if spec else None)
+
+
+def fasttext_model(name: str, path: str | None = None) -> Any:
+    """The fastText model ``name`` (or at ``path``), loaded once per process and checked."""
+    model = model_file(name, path)
+    return load_fasttext(str(model.path), model.sha256)
 
 
 def lid176_labels() -> list[str]:

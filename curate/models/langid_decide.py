@@ -12,7 +12,7 @@ fastText alone takes its top label. curate instead (all vectorized over a batch)
    (``marker_weight`` per hit) on top of the model's own split.
 
 The score reported is the model's probability of the chosen candidate (summed over a group).
-The evidence lives in ``langid_models/evidence.yaml``; see ``langid_models/README.md``.
+The evidence lives in ``curate/models/data/evidence.yaml``; see ``curate/models/data/README.md``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
 
-from curate.langid import registry_dir
+from curate.models.langid import registry_dir
 
 SCRIPTS = ("Latn", "Cyrl", "Grek")
 _OTHER_SCRIPT = len(SCRIPTS)

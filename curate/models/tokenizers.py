@@ -39,9 +39,10 @@ from typing import Any, Protocol
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from curate.langid import sha256_of
+from curate.core.config import Section
+from curate.core.hashing import sha256_of
 from curate.schema import replace_column
 
 DEFAULT_TOKENIZER = "tekken_240911"
@@ -51,9 +52,7 @@ TOKEN_COUNT_FIELD = pa.field(TOKEN_COUNT, pa.int32())
 CHUNKS_PER_THREAD = 4
 
 
-class TokenizeConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TokenizeConfig(Section):
     enabled: bool = False
     tokenizer: str = DEFAULT_TOKENIZER
     bos: bool = False

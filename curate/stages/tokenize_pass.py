@@ -3,7 +3,7 @@
 For each ``OUT/data/<lang>/<shard>.parquet``, row group by row group (memory stays bounded by
 a few row groups, whatever the size of a language):
 
-- the documents are encoded in batches (:class:`curate.stages.tokenize.Tokenize`);
+- the documents are encoded in batches (:class:`curate.models.tokenizers.Tokenize`);
 - their ids go to ``OUT/tokens/<lang>/<shard>.bin`` / ``.idx`` (Megatron-LM's indexed dataset,
   layout in :mod:`curate.io.indexed`), document k of the index being row k of the shard;
 - the shard is rewritten atomically with a ``token_count`` column.
@@ -34,11 +34,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from curate.core.registry import register
+from curate.core.stage import ParallelMap
 from curate.io.atomic import write_json
+from curate.io.config import OutputConfig
 from curate.io.indexed import IndexedDatasetWriter, bin_path, dtype_for_vocab, idx_path
 from curate.io.writer import ParquetSink
-from curate.recipe import OutputConfig
-from curate.stages.tokenize import TOKEN_COUNT, TOKENS, Tokenize, TokenizeConfig
+from curate.models.tokenizers import TOKEN_COUNT, TOKENS, Tokenize, TokenizeConfig
 from curate.stats import RunStats
 
 log = logging.getLogger(__name__)
@@ -81,13 +83,20 @@ def file_state(path: Path) -> list[int]:
     return [status.st_size, status.st_mtime_ns]
 
 
+@register("tokenize", section="tokenize", config=TokenizeConfig, phase="corpus", order=20)
 @dataclass
 class TokenizePass:
-    """A :class:`curate.pipeline.CorpusPass` writing token shards and ``token_count``."""
+    """Token shards (Megatron indexed dataset) and a ``token_count`` column for every shard."""
 
     config: TokenizeConfig
     output: OutputConfig
     name: str = "tokenize"
+
+    @classmethod
+    def from_recipe(
+        cls, recipe: Any, parallel_map: ParallelMap | None = None
+    ) -> TokenizePass | None:
+        return cls(recipe.tokenize, recipe.output) if recipe.tokenize.enabled else None
 
     def run(self, out: Path, stats: RunStats) -> None:
         stage = Tokenize(self.config, self.name)

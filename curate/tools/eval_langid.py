@@ -16,7 +16,7 @@ from typing import Literal
 
 import numpy as np
 
-from curate.langid import label_map
+from curate.models.langid import label_map
 from curate.recipe import LangIdConfig
 from curate.schema import make_batch
 from curate.stages.langid import LanguageId

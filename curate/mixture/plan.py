@@ -27,14 +27,15 @@ from typing import Any, Literal
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 from rich.table import Table
 
-from curate.engine.tokenize import SUMMARY_FILE, TOKENS_DIR
+from curate.core.config import Section
 from curate.erasure import state as erasure
 from curate.io.indexed import IndexedDataset, IndexedDatasetError
-from curate.io.mixture import Sources, blend_lines, write_reports, write_shards
+from curate.mixture.write import Sources, blend_lines, write_reports, write_shards
 from curate.recipe import format_validation_error
+from curate.stages.tokenize_pass import SUMMARY_FILE, TOKENS_DIR
 from curate.strict_yaml import YamlRefused, load_yaml
 
 IDENTITY_KEYS = ("file", "sha256", "vocab_size", "bos_id", "eos_id", "dtype")
@@ -44,9 +45,7 @@ class MixError(ValueError):
     """A mixture that cannot be built; the message says why."""
 
 
-class MixtureConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class MixtureConfig(Section):
     name: str
     description: str = ""
     inputs: list[str] = Field(min_length=1)

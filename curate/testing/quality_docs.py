@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from curate.io.config import ReadConfig
 from curate.io.readers import read_batches
-from curate.recipe import ExtractConfig, LangIdConfig, ReadConfig
 from curate.schema import make_batch, split_kept
-from curate.stages.extract import Extract
-from curate.stages.langid import LanguageId
+from curate.stages.extract import Extract, ExtractConfig
+from curate.stages.langid import LangIdConfig, LanguageId
 from curate.stats import RunStats
 
 # lingua's ISO 639-1 file names -> curate language codes (the scripts each file is written in).

@@ -1,0 +1,1 @@
+"""Training mixtures from tokenized runs: planning (``plan``) and writing (``write``)."""

@@ -1,0 +1,1 @@
+"""Language-ID models and tokenizers, with their tables as package data (``data/``)."""

@@ -1,0 +1,1 @@
+"""Compliance stages: publishers' opt-outs and URL blocklists, before extraction."""

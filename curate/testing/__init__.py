@@ -1,0 +1,1 @@
+"""Helpers for tests and benchmarks (synthetic WARCs, reference filters); not used by runs."""

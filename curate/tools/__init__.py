@@ -1,0 +1,1 @@
+"""Tools around runs: quality calibration, language-ID evaluation, output summaries."""
