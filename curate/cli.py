@@ -300,7 +300,7 @@ def erase(
     """Remove documents from OUTPUT (shards, tokens, ledgers, stats, card) and its mixtures.
 
     Without a request file, completes an interrupted erasure."""
-    from curate.erasure.erase import Request, erase, now_iso
+    from curate.erasure.erase import Request, erase, parse_received
     from curate.erasure.state import EraseError
     from curate.stages.compliance.erasure import (
         ErasureListError,
@@ -322,7 +322,7 @@ def erase(
             if not found:
                 raise EraseError("the request files name nothing to erase")
             mixtures = tuple(str(m.resolve()) for m in mix or [])
-            request = Request(found, reason, received or now_iso(), mixtures)
+            request = Request(found, reason, parse_received(received), mixtures)
         elif mix:
             raise EraseError("--mix needs a request (--urls, --domains, --ids or --list)")
         outcomes = erase(output, request, lambda line: console.print(line, highlight=False))

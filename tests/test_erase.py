@@ -478,11 +478,19 @@ def test_refusals_are_one_line_errors(world: dict, tmp_path: Path) -> None:
         ([str(tmp_path), "--urls", urls], "erase works on the output of a finished run"),
         ([str(world["out"]), "--urls", str(tmp_path / "none.txt")], "cannot read"),
         ([str(world["out"]), "--urls", urls, "--mix", str(tmp_path)], "not a mixture"),
+        ([str(world["out"]), "--urls", urls, "--received", "last week"], "not an ISO 8601"),
     ]
     for args, message in cases:
         result = subprocess.run(base + args, env=env, capture_output=True, text=True)
         assert result.returncode == 2 and message in " ".join(result.stderr.split()), result.stderr
     assert not (world["out"] / "erasure").exists(), "a refused request must change nothing"
+    next(iter(sorted((world["out"] / "work" / "done").glob("*.json")))).unlink()
+    unfinished = subprocess.run(
+        base + [str(world["out"]), "--urls", urls], env=env, capture_output=True, text=True
+    )
+    assert unfinished.returncode == 2 and "the run is not finished" in " ".join(
+        unfinished.stderr.split()
+    )
 
 
 def test_hashes_of_an_empty_request_match_nothing() -> None:

@@ -39,6 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from curate.engine.unit import done_marker, plan_units
 from curate.erasure import mixture, state
 from curate.erasure.files import rewrite_parquet, rewrite_token_data, rewrite_token_index
 from curate.erasure.state import EraseError
@@ -122,6 +123,28 @@ def _check_output(out: Path) -> None:
     for name in ("stats.json", "manifest.json"):
         if not (out / name).is_file():
             raise EraseError(f"{out / name} not found: erase works on the output of a finished run")
+    run_file = out / "work" / "run.json"
+    if run_file.is_file():
+        inputs = [Path(p) for p in json.loads(run_file.read_text())["inputs"]]
+        left = [u.name for u in plan_units(inputs) if not done_marker(out, u).is_file()]
+        if left:
+            raise EraseError(
+                f"{out}: the run is not finished ({len(left)} input(s) left, e.g. {left[0]}); "
+                "finish it with `curate run` before erasing"
+            )
+
+
+def parse_received(value: str | None) -> str:
+    """When the request came in, as UTC ISO 8601 (now when not given)."""
+    if value is None:
+        return now_iso()
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise EraseError(f"--received {value!r}: not an ISO 8601 date or time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _logged(out: Path, request: str) -> bool:
