@@ -330,9 +330,10 @@ def erase(
         raise fail(str(error)) from None
     for outcome in outcomes:
         files = sum(1 for n in outcome.files.values() if n)
+        completed = " (an interrupted erasure, completed)" if outcome.resumed else ""
         console.print(
             f"erased {outcome.documents} document(s), rows in {files} file(s): "
-            f"request {outcome.request} (logged in {output}/erasure/log.jsonl)",
+            f"request {outcome.request}{completed}, logged in {output}/erasure/log.jsonl",
             highlight=False,
         )
     if not outcomes:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from curate.card import EU_SUMMARY, README
 from curate.card.stamp import read_stamp
+from curate.erasure.state import ErasurePending, refuse_pending
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
@@ -302,8 +303,6 @@ def publish_output(
 ) -> Plan:
     """Check, plan and (unless ``dry_run``) upload ``out`` to ``repo``; prints what it does."""
     from huggingface_hub import HfApi
-
-    from curate.erasure.state import ErasurePending, refuse_pending
 
     try:
         refuse_pending(out, "publishing it")

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import shutil
 import signal
@@ -59,7 +58,6 @@ from curate.stages.tokenize_pass import (
 )
 from curate.stats import RunStats
 
-log = logging.getLogger(__name__)
 KILL_AFTER_STEPS = "CURATE_TEST_KILL_AFTER_STEPS"  # tests: SIGKILL after this many steps
 LEDGER_DETAIL = "detail"
 TOKENIZE = "tokenize"
