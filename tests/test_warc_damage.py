@@ -24,6 +24,7 @@ from curate.io.readers import read_batches
 from curate.recipe import ReadConfig, RecipeError, load_recipe
 from curate.runner import Run
 from curate.stats import RunStats
+from curate.testing.warc_writer import CRLF, HttpResponse, warc_record, write_warc_gz
 
 from .conftest import RECIPES, SHARED_DATA
 from .helpers import without_dedup, without_quality_filters
