@@ -162,12 +162,14 @@ def output_config(out: Path) -> OutputConfig:
 
 def _plan(out: Path, request: Request, echo: Callable[[str], None]) -> dict[str, Any]:
     hashes = request.hashes
-    shards, erased_ids = _plan_shards(out, hashes)
+    shards, kept_ids = _plan_shards(out, hashes)
     files: list[dict[str, Any]] = []
+    dropped_ids: list[pa.Array] = []  # dedup's work files name dropped duplicates too
     for path in sorted((out / "rejected").glob("*/*.parquet")):
-        files += _plan_rows(out, path, hashes, erased_ids)
+        files += _plan_rows(out, path, hashes, kept_ids, dropped_ids)
     for path in sorted((out / "dropped").glob("*.parquet")):
-        files += _plan_rows(out, path, hashes, erased_ids, LEDGER_DETAIL)
+        files += _plan_rows(out, path, hashes, kept_ids, dropped_ids, LEDGER_DETAIL)
+    erased_ids = pc.unique(_concat([kept_ids, *dropped_ids]))
     for pattern, column in (DEDUP_WORK, DEDUP_DECISIONS):
         for path in sorted(out.glob(pattern)):
             files += _plan_blanks(out, path, column, erased_ids)
@@ -244,17 +246,25 @@ def _concat(arrays: list[pa.Array]) -> pa.Array:
 
 
 def _plan_rows(
-    out: Path, path: Path, hashes: Hashes, erased_ids: pa.Array, detail: str | None = None
+    out: Path,
+    path: Path,
+    hashes: Hashes,
+    kept_ids: pa.Array,
+    dropped_ids: list[pa.Array],
+    detail: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Rows of a rejected file or ledger naming a match; ledger details naming an erased id."""
+    """Rows of a rejected file or ledger naming a match (their ids go to ``dropped_ids``);
+    ledger details naming an erased kept document."""
     parquet = pq.ParquetFile(path)
     names = parquet.schema_arrow.names
     columns = [c for c in ("url", "id") if c in names]
     table = parquet.read(columns=columns + ([detail] if detail in names else []))
     drop = np.flatnonzero(hashes.matches(table))
+    if len(drop) and "id" in names:
+        dropped_ids.append(table.column("id").take(drop).combine_chunks().cast(pa.string()))
     blank: list[int] = []
     if detail in names:
-        named = pc.fill_null(pc.is_in(table.column(detail), value_set=erased_ids), False)
+        named = pc.fill_null(pc.is_in(table.column(detail), value_set=kept_ids), False)
         named = named.to_numpy(zero_copy_only=False)
         named[drop] = False
         blank = np.flatnonzero(named).tolist()
