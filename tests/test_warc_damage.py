@@ -17,7 +17,6 @@ import brotli
 import polars as pl
 import pyarrow as pa
 import pytest
-from curate.io.warc_writer import CRLF, HttpResponse, warc_record, write_warc_gz
 
 from curate.engine.local import LocalEngine
 from curate.io.readers import read_batches
