@@ -340,6 +340,70 @@ def publish(
 
 
 @app.command()
+def erase(
+    output: Annotated[Path, typer.Argument(help="A finished run's output directory")],
+    urls: Annotated[Path | None, typer.Option(help="File of URLs to erase, one a line")] = None,
+    domains: Annotated[
+        Path | None, typer.Option(help="File of domains: their hosts and subdomains go")
+    ] = None,
+    ids: Annotated[Path | None, typer.Option(help="File of document ids, one a line")] = None,
+    hashes: Annotated[
+        list[Path] | None,
+        typer.Option("--list", help="An erasure list (hashes), e.g. another run's (repeatable)"),
+    ] = None,
+    reason: Annotated[str, typer.Option(help="Why (kept in the erasure log)")] = "",
+    received: Annotated[
+        str | None, typer.Option(help="When the request came in (ISO 8601) [default: now]")
+    ] = None,
+    mix: Annotated[
+        list[Path] | None, typer.Option(help="A mixture built from OUTPUT (repeatable)")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Remove documents from OUTPUT (shards, tokens, ledgers, stats, card) and its mixtures.
+
+    Without a request file, completes an interrupted erasure."""
+    from curate.erasure.erase import Request, erase, parse_received
+    from curate.erasure.state import EraseError
+    from curate.stages.compliance.erasure import (
+        ErasureListError,
+        load_list,
+        read_entries,
+        request_hashes,
+    )
+
+    _setup_logging(verbose)
+    try:
+        listed = {
+            k: read_entries(p) if p else [] for k, p in (("u", urls), ("d", domains), ("i", ids))
+        }
+        request = None
+        if urls or domains or ids or hashes:
+            found = request_hashes(listed["u"], listed["d"], listed["i"])
+            for path in hashes or []:
+                found.update(load_list(path))
+            if not found:
+                raise EraseError("the request files name nothing to erase")
+            mixtures = tuple(str(m.resolve()) for m in mix or [])
+            request = Request(found, reason, parse_received(received), mixtures)
+        elif mix:
+            raise EraseError("--mix needs a request (--urls, --domains, --ids or --list)")
+        outcomes = erase(output, request, lambda line: console.print(line, highlight=False))
+    except (EraseError, ErasureListError, ValueError, OSError) as error:
+        raise fail(str(error)) from None
+    for outcome in outcomes:
+        files = sum(1 for n in outcome.files.values() if n)
+        completed = " (an interrupted erasure, completed)" if outcome.resumed else ""
+        console.print(
+            f"erased {outcome.documents} document(s), rows in {files} file(s): "
+            f"request {outcome.request}{completed}, logged in {output}/erasure/log.jsonl",
+            highlight=False,
+        )
+    if not outcomes:
+        console.print(f"{output}: no request and no interrupted erasure; nothing to do")
+
+
+@app.command()
 def mix(
     mixture: Annotated[Path, typer.Argument(help="Mixture YAML: inputs, budget, strategy")],
     output: Annotated[

@@ -47,6 +47,21 @@ class RecipeBase(Section):
     # run keeps; each document then gets its own language's langid threshold and downstream
     # stages. Written as a list of names; loaded as name -> recipe.
     route: dict[str, Recipe] = {}
+    # Erasure lists (``curate erase`` writes ``OUT/erasure/list.txt``): documents they name are
+    # dropped before extraction with reason ``erased``. A path or a list of paths.
+    erasure_list: str | list[str] | None = None
+
+    @field_validator("erasure_list")
+    @classmethod
+    def _erasure_lists_exist(cls, value: Any) -> Any:
+        for path in [value] if isinstance(value, str) else value or []:
+            if not Path(path).is_file():
+                raise ValueError(f"erasure list not found: {path}")
+        return value
+
+    def erasure_lists(self) -> list[str]:
+        value = self.erasure_list
+        return [value] if isinstance(value, str) else list(value or [])
 
     @model_validator(mode="after")
     def _routes_share_langid(self) -> Recipe:

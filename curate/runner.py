@@ -34,6 +34,7 @@ from curate.core.registry import describe_stage
 from curate.core.stage import ParallelMap
 from curate.engine.progress import ConsoleProgress, RunProgress
 from curate.engine.unit import ProgressCallback, WorkUnit, done_marker
+from curate.erasure import state as erasure
 from curate.io.atomic import remove_stale_temps, write_json
 from curate.io.lock import OutputLock, OutputLocked
 from curate.io.readers import FORMATS, input_format
@@ -251,7 +252,7 @@ class Run:
                 f"interrupted: {done} of {total} inputs done; run the same command to resume"
             )
             raise
-        except (OutputLocked, IdentityError) as error:
+        except (OutputLocked, IdentityError, erasure.ErasurePending) as error:
             raise RunError(str(error)) from None
         except OSError as error:
             if error.errno not in WRITE_ERRORS and "errno 28" not in str(error).lower():
@@ -263,6 +264,7 @@ class Run:
 
     def _prepare(self) -> list[WorkUnit]:
         """Check the output against the run it may hold; record this run's identity."""
+        erasure.refuse_pending(self.out, "running on it again")
         run_file = self.out / "work" / RUN_FILE
         previous = json.loads(run_file.read_text()) if run_file.exists() else None
         if self.force or (previous and previous.get("clearing")):
@@ -296,6 +298,8 @@ class Run:
     def _execute(
         self, engine: Engine, units: list[WorkUnit], display: RunProgress
     ) -> tuple[dict[str, Any], dict[str, float]]:
+        # the output's own erasure list joins the recipe's: erased documents stay out
+        recipe = erasure.with_output_list(self.recipe, self.out)
         todo = [u for u in units if not done_marker(self.out, u).exists()]
         if len(todo) < len(units):
             log.info("resuming: %d of %d units already done", len(units) - len(todo), len(units))
@@ -312,20 +316,21 @@ class Run:
         try:
             engine.run(
                 todo,
-                self.recipe,
+                recipe,
                 self.out,
                 on_progress=display.advance,
                 on_unit=lambda _result: display.unit_done(),
             )
         finally:
             display.stop()
-        stats, timing = self._merge(units)
-        corpus_passes = build_corpus_passes(self.recipe, engine.map)
+        stats, timing = self._merge(units, recipe)
+        corpus_passes = build_corpus_passes(recipe, engine.map)
         if corpus_passes:
             passes = {"passes": [p.name for p in corpus_passes]}
             write_json(self.out / "work" / PASSES_FILE, passes)
         for corpus_pass in corpus_passes:
             corpus_pass.run(self.out, stats)
+        erasure.account(self.out, stats)
         summary = stats.to_dict()
         write_json(self.out / "stats.json", summary, sort_keys=False)
         timing = {k: round(v, 3) for k, v in {**timing, **stats.seconds}.items()}
@@ -333,8 +338,8 @@ class Run:
         write_json(self.out / "manifest.json", self._manifest())
         return summary, timing
 
-    def _merge(self, units: list[WorkUnit]) -> tuple[RunStats, dict[str, float]]:
-        stats = RunStats(stage_names(self.recipe))
+    def _merge(self, units: list[WorkUnit], recipe: Recipe) -> tuple[RunStats, dict[str, float]]:
+        stats = RunStats(stage_names(recipe))
         for unit in units:
             marker = json.loads(done_marker(self.out, unit).read_text())
             stats.merge(RunStats.from_dict(marker["stats"]))
@@ -344,7 +349,7 @@ class Run:
         assert self.identity is not None
         model = locate_model(self.recipe.langid.model, self.recipe.langid.model_path)
         spec = registry().get(self.recipe.langid.model)
-        return {
+        manifest = {
             "curate_version": __version__,
             "python": platform.python_version(),
             "recipe": self.recipe.model_dump(mode="json"),
@@ -370,6 +375,8 @@ class Run:
                 for entry in self.identity.inputs
             ],
         }
+        erased = erasure.manifest_entry(self.out, self.recipe.erasure_lists())
+        return manifest if erased is None else {**manifest, "erasure": erased}
 
 
 def _stages(recipe: Recipe) -> list[dict[str, Any]]:

@@ -53,6 +53,7 @@ STAGE_PURPOSE = {
     "pii": "Replace personal data (e-mail, IP, phone, IBAN, payment card)",
     "dedup": "Remove exact and MinHash near duplicates across all shards",
     "tokenize": "Count tokens and write Megatron-LM token shards",
+    "erase": "Documents erased on request after the run (`curate erase`)",
 }
 COLUMN_MEANING = {
     "id": "WARC-Record-ID, or the input's own id",
@@ -134,6 +135,7 @@ def render(facts: Facts, options: CardOptions) -> str:
         _sources(facts),
         _lengths(facts),
         _personal_data(facts),
+        *_erasure(facts),
         _opt_out(facts),
         _limitations(facts),
         _licence(facts, options),
@@ -540,6 +542,38 @@ def _personal_data(facts: Facts) -> str:
         "Names, postal addresses and other personal data no pattern matches remain.",
     ]
     return "\n".join(lines)
+
+
+def _erasure(facts: Facts) -> list[str]:
+    """The right-to-erasure section, when documents were erased (none otherwise)."""
+    summary = facts.stats.get("erase") or {}
+    listed = sum(
+        entry["dropped"].get("erased", 0)
+        for entry in facts.stats["stages"].get("erasure_list", {}).values()
+    )
+    if not summary and not listed:
+        return []
+    lines = ["## Right to erasure", ""]
+    if summary:
+        per_language = ", ".join(
+            f"{language_name(code)} {count(n)}"
+            for code, n in summary["documents_per_language"].items()
+        )
+        lines.append(
+            f"**{count(summary['documents'])} documents were erased on request** after the run "
+            f"({summary['requests']} request(s); {per_language}): they are gone from the shards, "
+            "token files, drop ledgers and counts above (stage `erase`)."
+        )
+    if listed:
+        lines.append(
+            f"{count(listed)} documents on the erasure list were dropped before extraction "
+            "(stage `erasure_list`, reason `erased`)."
+        )
+    lines.append(
+        "The erasure list holds sha256 hashes of the erased URLs, domains and ids, never the "
+        "URLs themselves; every later run of this output drops them again."
+    )
+    return ["\n".join(lines)]
 
 
 def _opt_out(facts: Facts) -> str:

@@ -39,6 +39,7 @@ from pydantic import Field, ValidationError, model_validator
 from rich.table import Table
 
 from curate.core.config import Section
+from curate.erasure import state as erasure
 from curate.io.indexed import IndexedDataset, IndexedDatasetError
 from curate.mixture.write import Sources, blend_lines, write_reports, write_shards
 from curate.recipe import format_validation_error
@@ -162,6 +163,7 @@ def read_inputs(config: MixtureConfig) -> tuple[dict[str, Any], dict[str, Langua
     identity: dict[str, Any] | None = None
     languages: dict[str, LanguageData] = {}
     for run in config.inputs:
+        _refuse_erased(Path(run))
         summary_file = Path(run) / TOKENS_DIR / SUMMARY_FILE
         if not summary_file.is_file():
             raise MixError(f"{run}: no {TOKENS_DIR}/{SUMMARY_FILE}; run it with tokenize enabled")
@@ -191,6 +193,22 @@ def read_inputs(config: MixtureConfig) -> tuple[dict[str, Any], dict[str, Langua
         raise MixError("the inputs hold no tokens for the selected languages")
     assert identity is not None
     return identity, languages
+
+
+def _refuse_erased(run: Path) -> None:
+    """An input must hold nothing its erasure lists name (an erasure half done, or a list
+    that grew since the run)."""
+    try:
+        erasure.refuse_pending(run, "mixing it")
+    except erasure.ErasurePending as error:
+        raise MixError(str(error)) from None
+    listed = erasure.listed_documents(run)
+    if listed:
+        lists = " ".join(f"--list {p}" for p in erasure.lists_in_force(run))
+        raise MixError(
+            f"{run}: {listed} kept documents are on its erasure list; erase them first: "
+            f"`curate erase {run} {lists}`"
+        )
 
 
 def strategy_weights(available: dict[str, int], strategy: str, tau: float) -> dict[str, float]:
