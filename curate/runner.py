@@ -30,15 +30,16 @@ from typing import Any, Protocol
 from curate import __version__
 from curate.core.errors import RunError
 from curate.core.hashing import sha256_of
+from curate.core.layout import EU_SUMMARY, README
 from curate.core.registry import describe_stage
 from curate.core.stage import ParallelMap
 from curate.engine.progress import ConsoleProgress, RunProgress
+from curate.engine.run_identity import IdentityError, RunIdentity, new_identity, resume_identity
 from curate.engine.unit import ProgressCallback, WorkUnit, done_marker
 from curate.erasure import state as erasure
 from curate.io.atomic import remove_stale_temps, write_json
 from curate.io.lock import OutputLock, OutputLocked
 from curate.io.readers import FORMATS, input_format
-from curate.io.run_identity import IdentityError, RunIdentity, new_identity, resume_identity
 from curate.models.langid import locate_model, registry
 from curate.pipeline import build_corpus_passes, build_stages, stage_names
 from curate.recipe import Recipe
@@ -163,8 +164,6 @@ def clear_output(out: Path) -> None:
     the next run finishes the clearing (see :meth:`Run._prepare`). SIGINT and SIGTERM wait
     until the clearing is done.
     """
-    from curate.card import EU_SUMMARY, README
-
     run_file = out / "work" / RUN_FILE
     with deferred_interrupts():
         write_json(run_file, {"clearing": True})

@@ -8,10 +8,8 @@ from pathlib import Path
 from curate.card.facts import CardError, Facts, gather
 from curate.card.readme import CardOptions
 from curate.card.stamp import read_stamp, stamped
+from curate.core.layout import EU_SUMMARY, README
 from curate.io.atomic import write_bytes
-
-README = "README.md"
-EU_SUMMARY = "EU_TRAINING_CONTENT_SUMMARY.md"
 
 __all__ = ["EU_SUMMARY", "README", "CardError", "CardOptions", "CardResult", "write_card"]
 
