@@ -18,6 +18,7 @@ from curate.io.archive_records import ArchiveRecord, Framer, UnreadableArchive
 from curate.io.archive_stream import ArchiveStream
 from curate.io.config import ReadConfig
 from curate.io.http_body import BadHttp, decode_body, decode_page, parse_response
+from curate.io.position import track
 from curate.schema import metadata_json
 from curate.stats import RunStats
 
@@ -29,6 +30,7 @@ BINARY_CONTROL_SHARE = 0.1
 CONTROL_BYTES = bytes([*range(9), *range(14, 32)])
 BINARY_SIGNATURES = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b")
 DOCUMENT_TYPES = frozenset({"response", "conversion"})
+OTHER_TYPES = frozenset({"warcinfo", "request", "metadata", "revisit", "resource", "continuation"})
 # Room for the HTTP head on top of a document of ``read.max_document_bytes``.
 HTTP_HEAD_BYTES = 1 << 20
 
@@ -95,21 +97,23 @@ def _conversion_fields(record: ArchiveRecord, config: ReadConfig) -> dict[str, A
     return {"text": text} if text.strip() else {"drop_reason": "empty_body"}
 
 
-def _record_row(record: ArchiveRecord, path: Path, config: ReadConfig) -> dict[str, Any]:
+def _record_row(record: ArchiveRecord, source: str, config: ReadConfig) -> dict[str, Any]:
     headers = record.headers
     url = headers.get("warc-target-uri")
     row: dict[str, Any] = {
-        "id": _strip_brackets(headers.get("warc-record-id") or f"{path.name}/{record.offset}"),
+        "id": _strip_brackets(headers.get("warc-record-id") or f"{source}/{record.offset}"),
         "url": _strip_brackets(url) if url else None,
         "date": headers.get("warc-date"),
-        "source": path.name,
+        "source": source,
     }
-    if record.damage is not None:
+    if record.damage is not None or record.type not in DOCUMENT_TYPES:
+        reason = record.damage or "unknown_record_type"
+        detail = record.detail or f"WARC-Type {record.type!r}"
         log.warning(
             "read %s: record at byte %d (%s) dropped: %s, %s",
-            path, record.offset, row["url"], record.damage, record.detail,
+            source, record.offset, row["url"], reason, detail,
         )  # fmt: skip
-        return {**row, "drop_reason": record.damage}
+        return {**row, "drop_reason": reason}
     fields = (
         _conversion_fields(record, config)
         if record.type == "conversion"
@@ -117,27 +121,30 @@ def _record_row(record: ArchiveRecord, path: Path, config: ReadConfig) -> dict[s
     )
     if "drop_reason" in fields:
         reason = fields["drop_reason"]
-        log.debug("read %s: record %s (%s) dropped: %s", path, row["id"], row["url"], reason)
+        log.debug("read %s: record %s (%s) dropped: %s", source, row["id"], row["url"], reason)
     return {**row, **fields}
 
 
 def _is_document(record: ArchiveRecord) -> bool:
-    """Response and conversion records are documents; so is a damaged record of unknown type
-    (garbage, an unreadable header): it may have been one."""
-    if record.type in DOCUMENT_TYPES:
-        return True
-    return record.damage is not None and not record.type
+    """Response and conversion records are documents; so is a record of another type than
+    the standard's (a damaged ``WARC-Type``, or none) or of none (garbage, an unreadable
+    header): it may have been one."""
+    return record.type not in OTHER_TYPES
 
 
-def read_warc(path: Path, config: ReadConfig, stats: RunStats) -> Iterator[dict[str, Any]]:
+def read_warc(
+    path: Path, config: ReadConfig, stats: RunStats, source: str | None = None
+) -> Iterator[dict[str, Any]]:
     """Yield one row per document record; unusable records carry a ``drop_reason``."""
+    source = source or path.name
     keep = config.max_document_bytes + HTTP_HEAD_BYTES
     with open(path, "rb") as raw:
+        track(path, raw)
         stream = ArchiveStream(raw)
         try:
             for record in Framer(stream, keep).records():
                 if _is_document(record):
-                    yield _record_row(record, path, config)
+                    yield _record_row(record, source, config)
                 elif record.damage is not None:
                     log.warning(
                         "read %s: %s record at byte %d skipped: %s, %s",

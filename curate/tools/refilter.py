@@ -27,7 +27,9 @@ import pyarrow.parquet as pq
 
 from curate.core.errors import RunError
 from curate.core.stage import Stage
+from curate.engine.run_identity import RunIdentity
 from curate.engine.unit import (
+    Advance,
     BatchRecord,
     ProgressCallback,
     SetAside,
@@ -36,10 +38,12 @@ from curate.engine.unit import (
     apply_stage,
     done_marker,
 )
+from curate.erasure import state as erasure
+from curate.io.atomic import write_json
 from curate.io.signals import signals_paths, unit_record_path
-from curate.pipeline import build_stages, early_stage_names, signals_schema
+from curate.pipeline import build_stages, early_stage_names, output_schema, signals_schema
 from curate.recipe import Recipe, RecipeError, parse_recipe
-from curate.runner import Run
+from curate.runner import RUN_FILE, Run, clear_output
 from curate.schema import DROP_REASON, SIGNALS_ROW, SIGNALS_TEXT
 from curate.stages.langid import LanguageId
 from curate.stages.quality.rules import SENTENCE_CAP
@@ -215,7 +219,7 @@ def refilter_unit(
     stages, aside = _decision_stages(recipe), SetAside.of(recipe)
     ledger = _early_ledger(source, unit, early)
     signals = _unit_signals(source, unit)
-    assembler = UnitAssembler(unit, recipe, out)
+    assembler = UnitAssembler(unit, recipe, out, output_schema(build_stages(recipe)))
     offset = 0
     for index, early_rows in enumerate(early_counts):
         rows = (
@@ -231,7 +235,7 @@ def refilter_unit(
         for stage in stages:
             record = apply_stage(record, stage, aside)
         assembler.add(record)
-        progress(docs.num_rows if docs is not None else 0)
+        progress(Advance(docs.num_rows if docs is not None else 0, 0))
     assembler.add(
         BatchRecord(0, len(early_counts), None, _early_stats(source, unit, early), final=True)
     )
@@ -252,22 +256,28 @@ class RefilterEngine:
         units: list[WorkUnit],
         recipe: Recipe,
         out: Path,
-        on_docs: ProgressCallback,
+        on_progress: ProgressCallback,
         on_unit: Any,
     ) -> None:
         for unit in units:
-            on_unit(refilter_unit(self.source, unit, recipe, out, on_docs))
+            on_unit(refilter_unit(self.source, unit, recipe, out, on_progress))
 
 
 @dataclass
 class RefilterRun(Run):
-    """A :class:`~curate.runner.Run` whose inputs are recorded in ``source``'s manifest."""
+    """A :class:`~curate.runner.Run` whose inputs are those ``source`` recorded (not read)."""
 
     source: Path = Path()
 
-    def _input_entries(self, units: list[WorkUnit]) -> list[dict[str, Any]]:
-        manifest = json.loads((self.source / "manifest.json").read_text())
-        return manifest["inputs"]
+    def _prepare(self) -> list[WorkUnit]:
+        erasure.refuse_pending(self.out, "refiltering into it")
+        clear_output(self.out)
+        recorded = json.loads((self.source / "work" / RUN_FILE).read_text())
+        identity = RunIdentity.from_dict(recorded)
+        identity.recipe = self.recipe.fingerprint()
+        write_json(self.out / "work" / RUN_FILE, identity.to_dict())
+        self.identity = identity
+        return identity.units
 
 
 def refilter(source: Path, recipe: Recipe, out: Path, force: bool = False) -> tuple[dict, dict]:
@@ -275,6 +285,8 @@ def refilter(source: Path, recipe: Recipe, out: Path, force: bool = False) -> tu
     if source.resolve() == out.resolve():
         raise RunError(f"refilter: --output must differ from the run it reads ({source})")
     check_answerable(source_recipe(source), recipe)
+    if out.exists() and any(out.iterdir()) and not force:
+        raise RunError(f"{out} is not empty; use --force to replace it or choose another --output")
     inputs = json.loads((source / "manifest.json").read_text())["inputs"]
     run = RefilterRun(recipe, [Path(entry["path"]) for entry in inputs], out, force, source)
     return run.execute(RefilterEngine(source))
