@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
 
+from curate.core.errors import RunError
 from curate.engine.local import LocalEngine
+from curate.erasure import state as erasure
 from curate.recipe import RecipeError, deep_merge, load_raw, parse_recipe
 from curate.runner import Run
 from curate.testing.warc_writer import HttpResponse, warc_record, write_warc_gz
@@ -119,3 +122,13 @@ def test_refilter_refuses_what_signals_cannot_answer(kept_signals: Path, tmp_pat
         with pytest.raises(RecipeError, match=key.replace(".", r"\.")):
             refilter(kept_signals, _recipe(**overrides), tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_refilter_refuses_a_run_erased_from_afterwards(kept_signals: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "erased"
+    shutil.copytree(kept_signals, copy)
+    listed = erasure.list_path(copy)
+    listed.parent.mkdir(parents=True, exist_ok=True)
+    listed.write_text("https://pages.test/x\n")
+    with pytest.raises(RunError, match="erased after the run"):
+        refilter(copy, _recipe(), tmp_path / "out")

@@ -285,6 +285,13 @@ def refilter(source: Path, recipe: Recipe, out: Path, force: bool = False) -> tu
     if source.resolve() == out.resolve():
         raise RunError(f"refilter: --output must differ from the run it reads ({source})")
     check_answerable(source_recipe(source), recipe)
+    if erasure.list_path(source).is_file():
+        # `curate erase` removed documents from the shards after the run, not from its
+        # signals: refiltering would bring them back.
+        raise RunError(
+            f"refilter: {source} has documents erased after the run "
+            f"({erasure.list_path(source)}); run `curate run` with the new recipe instead"
+        )
     if out.exists() and any(out.iterdir()) and not force:
         raise RunError(f"{out} is not empty; use --force to replace it or choose another --output")
     inputs = json.loads((source / "manifest.json").read_text())["inputs"]
