@@ -100,7 +100,7 @@ def _unit_log_lines(workers: int, inputs: list[Path], out: Path) -> list[str]:
         env={**os.environ, "COLUMNS": "200"},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    lines = [ln for ln in done.stderr.splitlines() if re.search(r"\bunit \w+: read", ln)]
+    lines = [ln for ln in done.stderr.splitlines() if re.search(r"\bunit \S+: read", ln)]
     # The time column is printed when it changes; everything after it must be identical.
     return sorted(re.sub(r"^(\[[^\]]*\]|\s)*", "", ln).rstrip() for ln in lines)
 
