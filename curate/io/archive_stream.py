@@ -92,6 +92,7 @@ class ArchiveStream:
         """First offset of ``pattern`` in [start, stop), reading on as needed; -1 if none.
         With ``discard``, bytes searched in vain are released (all but the byte before the
         next search, which tells whether a match starts a line)."""
+        assert start >= self._base, "bytes released already"
         searched = start
         while True:
             limit = self.end if stop is None else min(stop, self.end)
