@@ -82,8 +82,8 @@ def test_deterministic_across_workers_and_resumable(warc_files: list[Path], tmp_
     for shard in shards:
         assert (one / shard).read_bytes() == (two / shard).read_bytes()
     assert (one / "stats.json").read_bytes() == (two / "stats.json").read_bytes()
-    marker = next((one / "work" / "done").glob("warcfile.json"))
-    shard = one / "data" / "deu_Latn" / "warcfile-00000.parquet"
+    marker = next((one / "work" / "done").glob("warcfile.warc.gz.json"))
+    shard = one / "data" / "deu_Latn" / "warcfile.warc.gz-00000.parquet"
     shard.unlink()
     marker.unlink()
     run(warc_files, one, workers=1)

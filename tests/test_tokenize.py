@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from curate.io.indexed import IndexedDataset, IndexedDatasetWriter
+from curate.io.indexed import IndexedDataset, IndexedDatasetWriter, idx_path
 from curate.models.tokenizers import (
     TOKEN_COUNT,
     TOKENS,
@@ -203,7 +203,7 @@ def test_round_trip_through_the_pass(tokenized_run: Path, mistral_tekkenizer) ->
     for shard in sorted((tokenized_run / "data").glob("*/*.parquet")):
         table = pq.read_table(shard)
         dataset = IndexedDataset(tokenized_run / "tokens" / shard.parent.name / shard.stem)
-        index = read_idx_by_layout(dataset.prefix.with_suffix(".idx"))
+        index = read_idx_by_layout(idx_path(dataset.prefix))
         assert index["code"] == 4 and len(dataset) == table.num_rows
         assert dataset.lengths.tolist() == table.column(TOKEN_COUNT).to_pylist()
         for row, text in enumerate(table.column("text").to_pylist()):
@@ -310,7 +310,7 @@ def test_small_vocabulary_writes_uint16(tmp_path: Path, tokenized_run: Path) -> 
     reference = Tokenizer.from_file(str(tokenizer))
     shard = sorted((out / "data" / "bul_Cyrl").glob("*.parquet"))[0]
     dataset = IndexedDataset(out / "tokens" / "bul_Cyrl" / shard.stem)
-    assert read_idx_by_layout(dataset.prefix.with_suffix(".idx"))["code"] == 8
+    assert read_idx_by_layout(idx_path(dataset.prefix))["code"] == 8
     assert dataset.dtype == np.uint16
     bos, eos = reference.token_to_id("<bos>"), reference.token_to_id("<eos>")
     for row, text in enumerate(pq.read_table(shard).column("text").to_pylist()):
@@ -347,7 +347,7 @@ def test_empty_shard_and_orphan_token_files(tokenized_run: Path, tmp_path: Path)
     empty = out / "data" / "fra_Latn" / "empty-00000.parquet"
     pq.write_table(DOCUMENT_SCHEMA.empty_table(), empty)
     orphan = out / "tokens" / "fra_Latn" / "gone-00000"
-    shutil.copy(out / "tokens" / "ell_Grek" / "part-b-00000.idx", orphan.with_suffix(".idx"))
+    shutil.copy(out / "tokens" / "ell_Grek" / "part-b.jsonl-00000.idx", orphan.with_suffix(".idx"))
     stats = RunStats(("tokenize",))
     TokenizePass(TokenizeConfig(enabled=True, bos=True, eos=True), OutputConfig()).run(out, stats)
     assert pq.read_table(empty).column_names[-1] == TOKEN_COUNT

@@ -30,6 +30,7 @@ import pyarrow as pa
 
 from curate.core.errors import RunError, require_extra
 from curate.core.stage import Stage, holds_model
+from curate.engine.ray_logs import StderrFilter
 from curate.engine.unit import (
     BatchRecord,
     ProgressCallback,
@@ -39,7 +40,7 @@ from curate.engine.unit import (
     apply_stage,
     read_unit,
 )
-from curate.pipeline import build_stages
+from curate.pipeline import build_stages, output_schema
 from curate.recipe import Recipe
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ def _records(table: pa.Table) -> Iterator[BatchRecord]:
 def read_units(units: pa.Table, recipe: Recipe) -> Iterator[pa.Table]:
     """Ray Data UDF: each unit row becomes its batch records, one output row per batch."""
     for row in units.to_pylist():
-        unit = WorkUnit(row["name"], Path(row["path"]))
+        unit = WorkUnit(row["name"], Path(row["path"]), row["source"])
         for record in read_unit(unit, row["number"], recipe):
             yield _records_table([record])
 
@@ -162,6 +163,7 @@ class RayEngine:
     wait_seconds: float = WAIT_SECONDS
     _started: bool = field(default=False, init=False)
     _depth: int = field(default=0, init=False)
+    _stderr: StderrFilter = field(default_factory=StderrFilter, init=False)
 
     def __enter__(self) -> RayEngine:
         require_extra("ray", "ray", "the Ray engine")
@@ -170,6 +172,19 @@ class RayEngine:
         self._depth += 1
         if self._depth > 1 or ray.is_initialized():
             return self
+        try:
+            self._start_or_join()
+        except BaseException:
+            self._depth -= 1
+            raise
+        # After ray.init, so the processes it starts keep the real standard error.
+        self._stderr.__enter__()
+        self._started = True
+        return self
+
+    def _start_or_join(self) -> None:
+        import ray
+
         quiet = {"logging_level": logging.WARNING, "log_to_driver": False}
         if self.address:
             join_cluster(self.address, self.wait_nodes, self.wait_seconds, **quiet)
@@ -180,8 +195,6 @@ class RayEngine:
                 include_dashboard=False,
                 **quiet,
             )
-        self._started = True
-        return self
 
     def __exit__(self, *exc: object) -> None:
         import ray
@@ -189,6 +202,7 @@ class RayEngine:
         self._depth -= 1
         if self._depth == 0 and self._started:
             ray.shutdown()
+            self._stderr.__exit__(None, None, None)
             self._started = False
 
     def map(self, function: Callable[[Any], Any], items: list[Any]) -> list[Any]:
@@ -212,7 +226,7 @@ class RayEngine:
         units: list[WorkUnit],
         recipe: Recipe,
         out: Path,
-        on_docs: ProgressCallback,
+        on_progress: ProgressCallback,
         on_unit: UnitDone,
     ) -> None:
         if not units:
@@ -222,7 +236,7 @@ class RayEngine:
             for attempt in range(ATTEMPTS):
                 if attempt:
                     log.warning("ray: %d units incomplete, running them again", len(remaining))
-                remaining = self._run_once(remaining, recipe, out, on_docs, on_unit)
+                remaining = self._run_once(remaining, recipe, out, on_progress, on_unit)
                 if not remaining:
                     return
         names = ", ".join(u.name for u in remaining)
@@ -233,11 +247,12 @@ class RayEngine:
         units: list[WorkUnit],
         recipe: Recipe,
         out: Path,
-        on_docs: ProgressCallback,
+        on_progress: ProgressCallback,
         on_unit: UnitDone,
     ) -> list[WorkUnit]:
         """One pass over ``units``; returns those that did not finish."""
         dataset = plan_dataset(units, recipe, self.concurrency())
+        schema = output_schema(build_stages(recipe))
         assemblers: dict[int, UnitAssembler] = {}
         finished: set[int] = set()
         for table in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
@@ -245,9 +260,10 @@ class RayEngine:
                 if record.unit in finished:
                     continue
                 if record.unit not in assemblers:
-                    assemblers[record.unit] = UnitAssembler(units[record.unit], recipe, out)
+                    unit = units[record.unit]
+                    assemblers[record.unit] = UnitAssembler(unit, recipe, out, schema)
                 assembler = assemblers[record.unit]
-                on_docs(assembler.add(record))
+                on_progress(assembler.add(record))
                 if assembler.complete:
                     on_unit(assemblers.pop(record.unit).finish())
                     finished.add(record.unit)
@@ -267,7 +283,10 @@ def plan_dataset(units: list[WorkUnit], recipe: Recipe, workers: int) -> Any:
     _configure_ray_data()
     # The fused operator takes a whole unit per task: more workers than units would idle.
     width = min(workers, len(units))
-    rows = [{"number": n, "name": u.name, "path": str(u.path)} for n, u in enumerate(units)]
+    rows = [
+        {"number": n, "name": u.name, "path": str(u.path), "source": u.source}
+        for n, u in enumerate(units)
+    ]
     dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
         read_units,
         fn_kwargs={"recipe": recipe},

@@ -13,8 +13,10 @@ worker count or the order records arrive in.
 from __future__ import annotations
 
 import logging
+import os
 import pickle
 import re
+import string
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,6 +27,7 @@ import pyarrow as pa
 
 from curate.core.stage import Stage
 from curate.io.atomic import write_json
+from curate.io.position import forget, position
 from curate.io.readers import read_batches
 from curate.io.rejected import RejectedWriter, rejected_paths
 from curate.io.writer import LEDGER_SCHEMA, ParquetSink, ShardWriter, ledger_rows
@@ -34,26 +37,62 @@ from curate.schema import WORKING_COLUMNS, split_kept
 from curate.stats import RunStats
 
 log = logging.getLogger(__name__)
-ProgressCallback = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Advance:
+    """Progress since the last report: documents read, and bytes of the input file behind them."""
+
+    docs: int
+    input_bytes: int
+
+
+ProgressCallback = Callable[[Advance], None]
 WRITE_STEP = "write"
-INPUT_SUFFIXES = re.compile(r"(\.(warc|arc|jsonl|json|ndjson|parquet))?(\.(gz|zst))?$", re.I)
+SAFE_CHARACTERS = frozenset(string.ascii_letters + string.digits + "._-")
+FOLDER_SEPARATOR = "+"
+ESCAPE = "~"
 
 
 @dataclass(frozen=True)
 class WorkUnit:
+    """One input file. ``source`` is its path relative to the common folder of the run's
+    inputs (the file name alone when they share a folder): documents name it in ``source``
+    and in ids made up from it. ``name`` is ``source`` made safe as a file name."""
+
     name: str
     path: Path
+    source: str
 
 
-def plan_units(paths: list[Path]) -> list[WorkUnit]:
-    """Name each input after its file; the same stem twice gets a numbered suffix."""
-    units: list[WorkUnit] = []
-    seen: dict[str, int] = {}
-    for path in sorted(paths, key=lambda p: str(p)):
-        stem = re.sub(r"[^A-Za-z0-9._-]", "_", INPUT_SUFFIXES.sub("", path.name)) or "input"
-        count = seen.get(stem, 0)
-        seen[stem] = count + 1
-        units.append(WorkUnit(stem if count == 0 else f"{stem}_{count}", path))
+def unit_name(source: str) -> str:
+    """A file name for ``source`` (a relative POSIX path), reversibly: folders joined by ``+``,
+    every byte outside ``[A-Za-z0-9._-]`` (``+`` and ``~`` too) as ``~XX``, and a leading dot
+    escaped, so distinct inputs get distinct names and none is a hidden file."""
+    parts = ["".join(_escaped(c) for c in part) for part in source.split("/")]
+    name = FOLDER_SEPARATOR.join(parts)
+    return f"{ESCAPE}2e{name[1:]}" if name.startswith(".") else name
+
+
+def _escaped(character: str) -> str:
+    if character in SAFE_CHARACTERS:
+        return character
+    return "".join(f"{ESCAPE}{byte:02x}" for byte in character.encode("utf-8", "surrogateescape"))
+
+
+def common_root(paths: list[Path]) -> Path:
+    """The deepest folder holding every one of ``paths`` (absolute paths)."""
+    return Path(os.path.commonpath([str(p.parent) for p in paths]))
+
+
+def plan_units(paths: list[Path], root: Path | None = None) -> list[WorkUnit]:
+    """A unit per input, sources relative to ``root`` (default: the inputs' common folder)."""
+    resolved = sorted({p.resolve() for p in paths}, key=str)
+    base = root or common_root(resolved)
+    units = []
+    for path in resolved:
+        source = path.relative_to(base).as_posix()
+        units.append(WorkUnit(unit_name(source), path, source))
     return units
 
 
@@ -61,9 +100,16 @@ def done_marker(out: Path, unit: WorkUnit) -> Path:
     return out / "work" / "done" / f"{unit.name}.json"
 
 
+def shard_pattern(unit: str) -> re.Pattern[str]:
+    """The names of ``unit``'s shards, exactly: another unit's name may start with this one's."""
+    return re.compile(re.escape(unit) + r"-\d{5,}\.parquet")
+
+
 def _clear_partial_output(out: Path, unit: WorkUnit) -> None:
-    for stale in (out / "data").glob(f"*/{unit.name}-*.parquet"):
-        stale.unlink()
+    pattern = shard_pattern(unit.name)
+    for stale in (out / "data").glob("*/*.parquet"):
+        if pattern.fullmatch(stale.name):
+            stale.unlink()
     (out / "dropped" / f"{unit.name}.parquet").unlink(missing_ok=True)
     for stale in rejected_paths(out, unit.name):
         stale.unlink()
@@ -85,6 +131,7 @@ class BatchRecord:
     ledger: list[pa.Table] = field(default_factory=list)
     rejected: list[tuple[pa.Table, str]] = field(default_factory=list)
     docs_read: int = 0
+    input_bytes: int = 0  # how far into the input file reading was after this batch
     final: bool = False
 
     def to_bytes(self) -> bytes:
@@ -110,7 +157,7 @@ class SetAside:
 def read_unit(unit: WorkUnit, number: int, recipe: Recipe) -> Iterator[BatchRecord]:
     """The input as records, one per batch the reader makes, then the final record."""
     unit_stats = RunStats()
-    batches = read_batches(unit.path, recipe.read, recipe.batch_size, unit_stats)
+    batches = read_batches(unit.path, recipe.read, recipe.batch_size, unit_stats, unit.source)
     index = 0
     while True:
         start = time.perf_counter()
@@ -121,12 +168,16 @@ def read_unit(unit: WorkUnit, number: int, recipe: Recipe) -> Iterator[BatchReco
         stats = RunStats()
         stats.record(READ_STAGE, batch, batch, 0.0)
         kept, dropped = split_kept(batch)
-        record = BatchRecord(number, index, kept, stats, docs_read=batch.num_rows)
+        record = BatchRecord(
+            number, index, kept, stats, docs_read=batch.num_rows, input_bytes=position(unit.path)
+        )
         if dropped.num_rows and recipe.output.keep_dropped_ledger:
             record.ledger.append(ledger_rows(dropped, READ_STAGE))
         yield record
         index += 1
-    yield BatchRecord(number, index, None, unit_stats, final=True)
+    forget(unit.path)
+    size = unit.path.stat().st_size
+    yield BatchRecord(number, index, None, unit_stats, input_bytes=size, final=True)
 
 
 def apply_stage(record: BatchRecord, stage: Stage, aside: SetAside) -> BatchRecord:
@@ -146,12 +197,14 @@ def apply_stage(record: BatchRecord, stage: Stage, aside: SetAside) -> BatchReco
 
 
 class UnitAssembler:
-    """Writes one unit's records to its shards, ledger and rejected files in batch order."""
+    """Writes one unit's records to its shards, ledger and rejected files in batch order.
 
-    def __init__(self, unit: WorkUnit, recipe: Recipe, out: Path) -> None:
+    ``schema`` is the output schema of the stages that made the records (``output_schema``).
+    """
+
+    def __init__(self, unit: WorkUnit, recipe: Recipe, out: Path, schema: pa.Schema) -> None:
         self.unit, self.out = unit, out
         _clear_partial_output(out, unit)
-        schema = output_schema(recipe)
         self._shards = ShardWriter(out, unit.name, schema, recipe.output)
         ledger_path = out / "dropped" / f"{unit.name}.parquet"
         self._ledger = ParquetSink(ledger_path, LEDGER_SCHEMA, recipe.output)
@@ -160,29 +213,38 @@ class UnitAssembler:
         self._pending: dict[int, BatchRecord] = {}
         self._next = 0
         self._batches: int | None = None
+        self._input_bytes = 0  # reported so far
+        self._size = 0
         self.repeated = 0
 
     @property
     def complete(self) -> bool:
         return self._batches is not None and self._next == self._batches
 
-    def add(self, record: BatchRecord) -> int:
-        """Take a record; write every batch now in sequence. Returns the documents written."""
+    def add(self, record: BatchRecord) -> Advance:
+        """Take a record; write every batch now in sequence. Returns the progress made: the
+        documents written and the input read up to them (the whole file once complete)."""
         if record.final and self._batches is None:
             self._batches = record.index
+            self._size = record.input_bytes
             self._stats.merge(record.stats)
         elif not record.final and record.index >= self._next and record.index not in self._pending:
             self._pending[record.index] = record
         else:
             # A retried task sends its unit's records again; the first copy of each counts.
             self.repeated += 1
-        written = 0
+        written, reached = 0, self._input_bytes
         while self._next in self._pending:
             batch = self._pending.pop(self._next)
             self._write(batch)
             written += batch.docs_read
+            reached = max(reached, batch.input_bytes)
             self._next += 1
-        return written
+        if self.complete:
+            reached = self._size
+        advance = Advance(written, reached - self._input_bytes)
+        self._input_bytes = reached
+        return advance
 
     def _write(self, record: BatchRecord) -> None:
         for rows in record.ledger:
@@ -206,7 +268,7 @@ class UnitAssembler:
         self._stats.seconds[WRITE_STEP] += time.perf_counter() - start
         self._ledger.close()
         self._rejected.close()
-        result = {"unit": self.unit.name, "input": str(self.unit.path)}
+        result = {"unit": self.unit.name, "input": str(self.unit.path), "source": self.unit.source}
         result["stats"] = self._stats.to_dict(True)
         write_json(done_marker(self.out, self.unit), result)
         totals = result["stats"]["totals"]
@@ -234,14 +296,14 @@ def process_unit(
     aside = SetAside.of(recipe)
     for stage in stages:
         stage.setup()
-    assembler = UnitAssembler(unit, recipe, out)
+    assembler = UnitAssembler(unit, recipe, out, output_schema(stages))
     try:
         for record in read_unit(unit, 0, recipe):
             for stage in stages:
                 record = apply_stage(record, stage, aside)
-            written = assembler.add(record)
-            if progress is not None and written:
-                progress(written)
+            advance = assembler.add(record)
+            if progress is not None and (advance.docs or advance.input_bytes):
+                progress(advance)
     finally:
         for stage in stages:
             stage.teardown()

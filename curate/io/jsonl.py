@@ -21,6 +21,7 @@ from typing import IO, Any
 
 from curate.io.config import ReadConfig
 from curate.io.fields import document_row
+from curate.io.position import track
 from curate.io.zstd import ZstdReader
 from curate.stats import RunStats
 
@@ -34,11 +35,18 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def _open_binary(path: Path) -> IO[bytes]:
+    """The input's bytes, decompressed; its position (for progress) is the file's own."""
     if path.name.endswith(".gz"):
-        return gzip.open(path, "rb")
+        compressed = gzip.open(path, "rb")  # noqa: SIM115 (the caller closes it)
+        track(path, compressed.fileobj)  # type: ignore[arg-type]
+        return compressed
     if path.name.endswith(".zst"):
-        return ZstdReader(path)
-    return open(path, "rb")
+        reader = ZstdReader(path)
+        track(path, reader.compressed_file)
+        return reader  # type: ignore[return-value]
+    stream = open(path, "rb")  # noqa: SIM115 (the caller closes it)
+    track(path, stream)
+    return stream
 
 
 def _has_lone_surrogate(value: Any) -> bool:
@@ -100,7 +108,10 @@ def _skip_line(stream: IO[bytes]) -> None:
             return
 
 
-def read_jsonl(path: Path, config: ReadConfig, stats: RunStats) -> Iterator[dict[str, Any]]:
+def read_jsonl(
+    path: Path, config: ReadConfig, stats: RunStats, source: str | None = None
+) -> Iterator[dict[str, Any]]:
+    source = source or path.name
     line_number = 0
     limit = line_limit(config)
     try:
@@ -108,18 +119,18 @@ def read_jsonl(path: Path, config: ReadConfig, stats: RunStats) -> Iterator[dict
             lines = io.BufferedReader(raw_stream)
             while raw := lines.readline(limit + 1):
                 line_number += 1
-                fallback_id = f"{path.name}/{line_number}"
+                fallback_id = f"{source}/{line_number}"
                 if len(raw) > limit and not raw.endswith(b"\n"):
                     _skip_line(lines)
                     log.warning(
                         "read %s: line over %d bytes dropped: too_large", fallback_id, limit
                     )
-                    yield {"id": fallback_id, "source": path.name, "drop_reason": "too_large"}
+                    yield {"id": fallback_id, "source": source, "drop_reason": "too_large"}
                     continue
                 if line_number == 1:
                     raw = raw.removeprefix(UTF8_BOM)
                 if raw.strip():
-                    yield _line_row(raw, fallback_id, path.name, config)
+                    yield _line_row(raw, fallback_id, source, config)
     except (OSError, EOFError, ValueError, zlib.error) as error:
         stats.record_input_error("corrupt_input")
         log.warning("read %s: stopped after line %d: %s", path, line_number, error)

@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 
 from curate.io.config import ReadConfig
 from curate.io.fields import document_row
+from curate.io.position import set_position
 from curate.stats import RunStats
 
 log = logging.getLogger(__name__)
@@ -40,25 +41,28 @@ def _valid_record(row: pa.RecordBatch) -> dict[str, Any] | None:
     return row.to_pylist()[0]
 
 
-def _dropped(path: Path, row_number: int, reason: str) -> dict[str, Any]:
-    return {"id": f"{path.name}/{row_number}", "source": path.name, "drop_reason": reason}
+def _dropped(source: str, row_number: int, reason: str) -> dict[str, Any]:
+    return {"id": f"{source}/{row_number}", "source": source, "drop_reason": reason}
 
 
 def _row_group_rows(
-    parquet: pq.ParquetFile, group: int, path: Path, first_row: int, config: ReadConfig
+    parquet: pq.ParquetFile, group: int, source: str, first_row: int, config: ReadConfig
 ) -> Iterator[dict[str, Any]]:
     row_number = first_row
     for batch in parquet.iter_batches(batch_size=READ_BATCH_ROWS, row_groups=[group]):
         for record in _records(batch):
             row_number += 1
             if record is None:
-                log.warning("read %s: row %d dropped: invalid_utf8", path, row_number)
-                yield _dropped(path, row_number, "invalid_utf8")
+                log.warning("read %s: row %d dropped: invalid_utf8", source, row_number)
+                yield _dropped(source, row_number, "invalid_utf8")
             else:
-                yield document_row(record, f"{path.name}/{row_number}", path.name, config)
+                yield document_row(record, f"{source}/{row_number}", source, config)
 
 
-def read_parquet(path: Path, config: ReadConfig, stats: RunStats) -> Iterator[dict[str, Any]]:
+def read_parquet(
+    path: Path, config: ReadConfig, stats: RunStats, source: str | None = None
+) -> Iterator[dict[str, Any]]:
+    source = source or path.name
     try:
         parquet = pq.ParquetFile(path)
     except (OSError, pa.ArrowException) as error:
@@ -70,16 +74,18 @@ def read_parquet(path: Path, config: ReadConfig, stats: RunStats) -> Iterator[di
         log.warning("read %s: no column %r (read.text_column)", path, config.text_column)
         return
     first_row = 0
+    size, rows = path.stat().st_size, max(parquet.metadata.num_rows, 1)
     for group in range(parquet.num_row_groups):
         group_rows = parquet.metadata.row_group(group).num_rows
         done = 0
         try:
-            for row in _row_group_rows(parquet, group, path, first_row, config):
+            for row in _row_group_rows(parquet, group, source, first_row, config):
                 done += 1
+                set_position(path, size * (first_row + done) // rows)  # by rows: for progress
                 yield row
         except (OSError, pa.ArrowException) as error:
             stats.record_input_error("corrupt_row_group")
             log.warning("read %s: row group %d unreadable: %s", path, group, error)
             for row_number in range(first_row + done + 1, first_row + group_rows + 1):
-                yield _dropped(path, row_number, "unreadable_row_group")
+                yield _dropped(source, row_number, "unreadable_row_group")
         first_row += group_rows

@@ -15,7 +15,7 @@ from curate.io.parquet import read_parquet
 from curate.io.warc import read_warc
 from curate.stats import RunStats
 
-RowReader = Callable[[Path, ReadConfig, RunStats], Iterator[dict[str, Any]]]
+RowReader = Callable[[Path, ReadConfig, RunStats, str | None], Iterator[dict[str, Any]]]
 FORMATS: dict[str, tuple[tuple[str, ...], RowReader]] = {
     # WARC, ARC and WET (Common Crawl names these .warc.wet.gz); compressed or not, by content
     "warc": ((".warc", ".warc.gz", ".arc", ".arc.gz", ".wet", ".wet.gz"), read_warc),
@@ -41,8 +41,11 @@ def input_format(path: Path) -> str:
 
 
 def read_batches(
-    path: Path, config: ReadConfig, batch_size: int, stats: RunStats
+    path: Path, config: ReadConfig, batch_size: int, stats: RunStats, source: str | None = None
 ) -> Iterator[pa.Table]:
+    """Batches of ``path``'s documents; ``source`` names the input in ids and ``source``
+    (default: the file name; a run passes the path relative to its inputs' common folder)."""
     fmt = input_format(path)
     reader = FORMATS[fmt][1]
-    return batched_rows(reader(path, config, stats), batch_size, with_html=fmt == "warc")
+    rows = reader(path, config, stats, source)
+    return batched_rows(rows, batch_size, with_html=fmt == "warc")

@@ -18,6 +18,7 @@ from curate.io.archive_records import ArchiveRecord, Framer, UnreadableArchive
 from curate.io.archive_stream import ArchiveStream
 from curate.io.config import ReadConfig
 from curate.io.http_body import BadHttp, decode_body, decode_page, parse_response
+from curate.io.position import track
 from curate.schema import metadata_json
 from curate.stats import RunStats
 
@@ -96,21 +97,21 @@ def _conversion_fields(record: ArchiveRecord, config: ReadConfig) -> dict[str, A
     return {"text": text} if text.strip() else {"drop_reason": "empty_body"}
 
 
-def _record_row(record: ArchiveRecord, path: Path, config: ReadConfig) -> dict[str, Any]:
+def _record_row(record: ArchiveRecord, source: str, config: ReadConfig) -> dict[str, Any]:
     headers = record.headers
     url = headers.get("warc-target-uri")
     row: dict[str, Any] = {
-        "id": _strip_brackets(headers.get("warc-record-id") or f"{path.name}/{record.offset}"),
+        "id": _strip_brackets(headers.get("warc-record-id") or f"{source}/{record.offset}"),
         "url": _strip_brackets(url) if url else None,
         "date": headers.get("warc-date"),
-        "source": path.name,
+        "source": source,
     }
     if record.damage is not None or record.type not in DOCUMENT_TYPES:
         reason = record.damage or "unknown_record_type"
         detail = record.detail or f"WARC-Type {record.type!r}"
         log.warning(
             "read %s: record at byte %d (%s) dropped: %s, %s",
-            path, record.offset, row["url"], reason, detail,
+            source, record.offset, row["url"], reason, detail,
         )  # fmt: skip
         return {**row, "drop_reason": reason}
     fields = (
@@ -120,7 +121,7 @@ def _record_row(record: ArchiveRecord, path: Path, config: ReadConfig) -> dict[s
     )
     if "drop_reason" in fields:
         reason = fields["drop_reason"]
-        log.debug("read %s: record %s (%s) dropped: %s", path, row["id"], row["url"], reason)
+        log.debug("read %s: record %s (%s) dropped: %s", source, row["id"], row["url"], reason)
     return {**row, **fields}
 
 
@@ -131,15 +132,19 @@ def _is_document(record: ArchiveRecord) -> bool:
     return record.type not in OTHER_TYPES
 
 
-def read_warc(path: Path, config: ReadConfig, stats: RunStats) -> Iterator[dict[str, Any]]:
+def read_warc(
+    path: Path, config: ReadConfig, stats: RunStats, source: str | None = None
+) -> Iterator[dict[str, Any]]:
     """Yield one row per document record; unusable records carry a ``drop_reason``."""
+    source = source or path.name
     keep = config.max_document_bytes + HTTP_HEAD_BYTES
     with open(path, "rb") as raw:
+        track(path, raw)
         stream = ArchiveStream(raw)
         try:
             for record in Framer(stream, keep).records():
                 if _is_document(record):
-                    yield _record_row(record, path, config)
+                    yield _record_row(record, source, config)
                 elif record.damage is not None:
                     log.warning(
                         "read %s: %s record at byte %d skipped: %s, %s",

@@ -68,8 +68,28 @@ def render_summary(summary: dict[str, Any], timing: dict[str, float] | None = No
     return Group(*parts)
 
 
+class IncompleteRun(Exception):
+    """The output of a run that has not finished: the message says how far it got."""
+
+
+def _progress_of(out: Path) -> str | None:
+    """ "N of M inputs done" for a run that started on ``out``, else None."""
+    run_file = out / "work" / "run.json"
+    try:
+        inputs = json.loads(run_file.read_text())["inputs"]
+        units = [entry["unit"] for entry in inputs]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    done = sum((out / "work" / "done" / f"{unit}.json").is_file() for unit in units)
+    return f"{done} of {len(units)} inputs done"
+
+
 def inspect_output(out: Path, console: Console) -> None:
     stats_file = out / "stats.json"
+    if not stats_file.is_file() and (progress := _progress_of(out)):
+        raise IncompleteRun(
+            f"{out}: incomplete run: {progress}; run the same `curate run` command to finish it"
+        )
     if not stats_file.is_file():
         raise FileNotFoundError(f"{stats_file} not found: is {out} the output of `curate run`?")
     summary = json.loads(stats_file.read_text())
