@@ -19,7 +19,6 @@ $(VENV)/.installed: pyproject.toml
 demo: install
 	$(BIN)/python examples/make_sample.py
 	$(BIN)/curate run demo --input examples/sample.warc.gz --output demo-out --force
-	$(BIN)/curate inspect demo-out
 	$(BIN)/curate card demo-out --eu-summary --force
 
 lint: install conflicts

@@ -4,7 +4,9 @@
     python benchmarks/bench_dedup.py signatures          # docs/s and MB/s, one core, same documents
     python benchmarks/bench_dedup.py accuracy            # Jaccard estimates vs exact and datasketch
     python benchmarks/bench_dedup.py quality             # precision / recall on labelled pairs
-    python benchmarks/bench_dedup.py scale --docs 100000 1000000   # end-to-end pass, peak RSS
+    python benchmarks/bench_dedup.py scale --docs 1000000 10000000 --datatrove 1000000
+                                    # end-to-end pass at scale: CPU/doc, peak RSS of every process
+                                    # and task, a projection to 10-1000 nodes, datatrove anchor
 
 Every measurement runs in its own process pinned to one core; times are that process's CPU
 seconds (``time.process_time``), since the machine is shared and wall time swings with load
@@ -28,6 +30,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # this checkout's curate, whatever is installed
@@ -343,56 +346,243 @@ def make_corpus(out: Path, count: int, shard_docs: int = 50_000, seed: int = 0) 
         writer.close()
 
 
-def _scale_process(out: Path) -> None:
-    one_core()
+def _measured(function: Any, item: Any) -> tuple[Any, dict[str, float]]:
+    """Runs one task and measures it: CPU and wall seconds, and the peak RSS of the process
+    during the task (Linux: writing 5 to clear_refs resets the peak, VmHWM)."""
+    Path("/proc/self/clear_refs").write_text("5")
+    cpu, wall = time.process_time(), time.perf_counter()
+    result = function(item)
+    status = Path("/proc/self/status").read_text()
+    peak = int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1])
+    measure = {"cpu": time.process_time() - cpu, "wall": time.perf_counter() - wall}
+    return result, {**measure, "peak": peak * 1024}
+
+
+def _phase(function: Any, item: Any) -> str:
+    marker = getattr(item, "marker", None)
+    if marker is not None:  # a clustering task: exact-0003, star-002-0001, keep-0000
+        return marker.stem.rsplit("-", 1)[0].split("-")[0]
+    return getattr(function, "func", function).__name__.replace("_shard", "")
+
+
+def _scale_process(out: Path, engine_name: str, workers: int) -> None:
+    from functools import partial
+
     from curate.dedup.config import DedupConfig
     from curate.recipe import OutputConfig
     from curate.stages.dedup import Dedup
     from curate.stats import RunStats
 
+    tasks: list[dict[str, Any]] = []
+    if engine_name == "ray":
+        from curate.engine.ray_engine import RayEngine
+
+        engine: Any = RayEngine(workers=workers)
+        engine.__enter__()
+    else:
+        from curate.engine.local import LocalEngine
+
+        engine = LocalEngine(workers)
+
+    def measuring_map(function: Any, items: list[Any]) -> list[Any]:
+        done = engine.map(partial(_measured, function), items)
+        for item, (_, measure) in zip(items, done, strict=True):
+            tasks.append({"phase": _phase(function, item), **measure})
+        return [result for result, _ in done]
+
     stats = RunStats(("dedup",))
-    start, wall = time.process_time(), time.perf_counter()
-    Dedup(DedupConfig(), OutputConfig()).run(out, stats)
-    seconds, wall = time.process_time() - start, time.perf_counter() - wall
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    summary = stats.summaries["dedup"]
-    print(json.dumps({"seconds": seconds, "wall": wall, "peak_rss": peak, "summary": summary}))
+    start = time.perf_counter()
+    Dedup(DedupConfig(), OutputConfig(), measuring_map).run(out, stats)
+    wall = time.perf_counter() - start
+    if engine_name == "ray":
+        engine.__exit__(None, None, None)
+    own, children = (
+        resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    )
+    cpu = own.ru_utime + own.ru_stime
+    # local: pool workers are children (their whole CPU, spawn included); Ray: tasks' own CPU
+    cpu += (
+        children.ru_utime + children.ru_stime
+        if engine_name != "ray"
+        else sum(t["cpu"] for t in tasks)
+    )
+    result = {
+        "cpu": cpu,
+        "wall": wall,
+        "driver_peak": own.ru_maxrss * 1024,
+        "worker_peak": max([children.ru_maxrss * 1024] + [t["peak"] for t in tasks]),
+        "tasks": tasks,
+        "summary": stats.summaries["dedup"],
+        "partitions": json.loads((out / "work" / "dedup" / "plan.json").read_text())["bits"],
+    }
+    print(json.dumps(result))
 
 
-def scale(counts: list[int]) -> None:
+def _datatrove_process(data: Path, work: Path, workers: int) -> None:
+    """datatrove's four MinHash stages (signatures, buckets, cluster, filter) over ``data``."""
+    from datatrove.executor import LocalPipelineExecutor
+    from datatrove.pipeline.dedup.minhash import (
+        MinhashConfig,
+        MinhashDedupBuckets,
+        MinhashDedupCluster,
+        MinhashDedupFilter,
+        MinhashDedupSignature,
+    )
+    from datatrove.pipeline.readers import ParquetReader
+    from datatrove.pipeline.writers import ParquetWriter
+
+    config = MinhashConfig(n_grams=NGRAM, num_buckets=BANDS, hashes_per_bucket=ROWS)
+    files = len(list(data.rglob("*.parquet")))
+    stages = [
+        (
+            [ParquetReader(str(data)), MinhashDedupSignature(str(work / "sigs"), config=config)],
+            files,
+        ),
+        ([MinhashDedupBuckets(str(work / "sigs"), str(work / "buckets"), config=config)], BANDS),
+        ([MinhashDedupCluster(str(work / "buckets"), str(work / "remove"), config=config)], 1),
+        (
+            [
+                ParquetReader(str(data)),
+                MinhashDedupFilter(str(work / "remove")),
+                ParquetWriter(str(work / "kept")),
+            ],
+            files,
+        ),
+    ]
+    seconds, cpu = [], []
+    for number, (pipeline, tasks) in enumerate(stages):
+        start, used = time.perf_counter(), _own_cpu()
+        LocalPipelineExecutor(
+            pipeline=pipeline,
+            tasks=tasks,
+            workers=workers,
+            logging_dir=str(work / f"logs{number}"),
+        ).run()
+        seconds.append(time.perf_counter() - start)
+        cpu.append(_own_cpu() - used)
+    print(json.dumps({"wall": seconds, "cpu": cpu}))
+
+
+def _own_cpu() -> float:
+    """CPU seconds of this process and of its reaped children."""
+    usage = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    return sum(u.ru_utime + u.ru_stime for u in usage)
+
+
+def _child_cpu(command: list[str]) -> tuple[dict[str, Any], float]:
+    """Runs ``command``; its JSON result and the CPU seconds of it and all its children."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run(command, capture_output=True, text=True, env=_env())
+    if done.returncode:
+        raise RuntimeError(f"{command[2]} failed: {done.stderr.strip()[-2000:]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return json.loads(done.stdout.strip().splitlines()[-1]), cpu
+
+
+def scale(counts: list[int], engine: str, workers: int, datatrove_docs: list[int]) -> None:
     rows = []
     for count in counts:
         with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as folder:
-            out = Path(folder)
+            out = Path(folder) / "out"
             start = time.perf_counter()
             make_corpus(out, count)
             made = time.perf_counter() - start
             megabytes = sum(p.stat().st_size for p in (out / "data").rglob("*.parquet")) / 1e6
-            done = subprocess.run(
-                [sys.executable, __file__, "_scale", str(out)],
-                capture_output=True,
-                text=True,
-                env=_env(),
-                check=True,
-            )
-            result = json.loads(done.stdout.strip().splitlines()[-1])
-            rows.append((count, megabytes, made, result))
+            anchor = None
+            if count in datatrove_docs:  # before curate's pass, which rewrites the shards
+                python = str(BENCH_PYTHON) if BENCH_PYTHON.exists() else sys.executable
+                # one worker: datatrove's pool may not reap its workers, whose CPU would be lost
+                command = [python, __file__, "_datatrove", str(out / "data"), folder, "1"]
+                timing, cpu = _child_cpu(command)
+                anchor = (timing, max(cpu, sum(timing["cpu"])))
+            command = [sys.executable, __file__, "_scale", str(out), engine, str(workers)]
+            result, cpu = _child_cpu(command)
+            if engine != "ray":
+                result["cpu"] = cpu
+            rows.append((count, megabytes, made, result, anchor))
+            _scale_tables(rows, engine, workers)  # after each size: a long run shows progress
+
+
+def _scale_tables(rows: list[tuple], engine: str, workers: int) -> None:
     print(
-        "\nEnd-to-end dedup pass (signatures, exact, LSH, clusters, shard rewrite), one core; "
-        f"CPU and wall seconds (load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} cores)"
+        f"\nEnd-to-end dedup pass (signatures, exact, LSH buckets, components, keepers, shard "
+        f"rewrite), {engine} engine, {workers} workers; CPU s of every process "
+        f"(load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} cores)"
     )
     print(
-        f"{'docs':>10s} {'shards MB':>9s} {'CPU s':>7s} {'wall s':>7s} {'docs/CPU s':>10s} "
-        f"{'peak RSS':>9s} {'exact':>7s} {'near':>7s} {'clusters':>8s}"
+        f"{'docs':>11s} {'MB':>6s} {'parts':>5s} {'CPU s':>8s} {'wall s':>7s} {'CPU us/doc':>10s} "
+        f"{'vs first':>8s} {'driver':>7s} {'worker':>7s} {'task max':>8s} {'exact':>8s} "
+        f"{'near':>8s} {'rounds':>6s}"
     )
-    for count, megabytes, _, result in rows:
-        summary = result["summary"]
+    first = rows[0][3]["cpu"] / rows[0][0]
+    for count, megabytes, _, result, _ in rows:
+        summary, tasks = result["summary"], result["tasks"]
+        per_doc = result["cpu"] / count
+        rounds = _star_steps(result)
         print(
-            f"{count:10,d} {megabytes:9.0f} {result['seconds']:7.1f} {result['wall']:7.1f} "
-            f"{count / result['seconds']:10,.0f} {result['peak_rss'] / 2**30:7.2f}Gi "
-            f"{summary['exact']['removed']:7,d} {summary['near']['removed']:7,d} "
-            f"{summary['near']['clusters']:8,d}"
+            f"{count:11,d} {megabytes:6.0f} {1 << result['partitions']:5d} {result['cpu']:8.1f} "
+            f"{result['wall']:7.1f} {per_doc * 1e6:10.1f} {per_doc / first:7.2f}x "
+            f"{result['driver_peak'] / 2**30:6.2f}G {result['worker_peak'] / 2**30:6.2f}G "
+            f"{max(t['peak'] for t in tasks) / 2**30:7.2f}G {summary['exact']['removed']:8,d} "
+            f"{summary['near']['removed']:8,d} {rounds:6d}"
         )
+    print("\nPer phase (largest run): tasks, CPU s per task (mean, max), peak RSS of the largest")
+    count, _, _, result, _ = rows[-1]
+    phases: dict[str, list[dict[str, float]]] = {}
+    for task in result["tasks"]:
+        phases.setdefault(task["phase"], []).append(task)
+    print(
+        f"{'phase':10s} {'tasks':>6s} {'CPU s':>8s} {'mean s':>7s} {'max s':>7s} {'peak RSS':>8s}"
+    )
+    for phase, tasks in phases.items():
+        cpus = [t["cpu"] for t in tasks]
+        print(
+            f"{phase:10s} {len(tasks):6d} {sum(cpus):8.1f} {sum(cpus) / len(cpus):7.2f} "
+            f"{max(cpus):7.2f} {max(t['peak'] for t in tasks) / 2**30:7.2f}G"
+        )
+    _projection(count, result)
+    for count, _, _, result, anchor in rows:
+        if anchor is None:
+            continue
+        timing, cpu = anchor
+        print(
+            f"\ndatatrove 0.10 four-stage MinHash (signatures, buckets, cluster, filter) on the "
+            f"same {count:,} documents (one worker), same shingles/bands settings"
+        )
+        print(f"{'tool':10s} {'CPU s':>9s} {'wall s':>8s} {'curate is':>10s}")
+        print(f"{'curate':10s} {result['cpu']:9.1f} {result['wall']:8.1f} {'':>10s}")
+        print(
+            f"{'datatrove':10s} {cpu:9.1f} {sum(timing['wall']):8.1f} {cpu / result['cpu']:9.1f}x"
+        )
+        print("datatrove stage CPU s: " + ", ".join(f"{s:.1f}" for s in timing["cpu"]))
+
+
+def _star_steps(result: dict[str, Any]) -> int:
+    parts = 1 << result["partitions"]
+    return sum(1 for t in result["tasks"] if t["phase"] == "star") // parts
+
+
+NODE_CORES = 16
+
+
+def _projection(count: int, result: dict[str, Any]) -> None:
+    """Documents per hour on N nodes, from the measured CPU per document of each phase.
+
+    Per-shard phases (signatures, rewrite) spread over every core; clustering phases have one
+    task per partition of about a million documents, so they fill N x 16 cores once the corpus
+    has that many million documents. Star rounds grow with log(components' diameter): the
+    measured count is used."""
+    per_doc = result["cpu"] / count
+    print(
+        f"\nProjection ({NODE_CORES} cores a node, measured {per_doc * 1e6:.1f} CPU us/doc at "
+        f"{count:,} docs, largest task {max(t['peak'] for t in result['tasks']) / 2**30:.2f} GiB; "
+        "a projection, not a measurement)"
+    )
+    print(f"{'nodes':>6s} {'cores':>6s} {'docs/hour':>16s} {'corpus filling all cores':>25s}")
+    for nodes in (10, 100, 1000):
+        cores = nodes * NODE_CORES
+        print(f"{nodes:6d} {cores:6d} {cores * 3600 / per_doc:16,.0f} {cores * 2**19:25,d}")
 
 
 def main() -> None:
@@ -400,7 +590,10 @@ def main() -> None:
         _anchor_process(sys.argv[2], Path(sys.argv[3]))
         return
     if len(sys.argv) > 1 and sys.argv[1] == "_scale":
-        _scale_process(Path(sys.argv[2]))
+        _scale_process(Path(sys.argv[2]), sys.argv[3], int(sys.argv[4]))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "_datatrove":
+        _datatrove_process(Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]))
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -412,6 +605,11 @@ def main() -> None:
     parser.add_argument("--signature-docs", type=int, default=3000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--docs", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--engine", choices=["local", "ray"], default="local")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--datatrove", type=int, nargs="*", default=[], help="also run datatrove at these sizes"
+    )
     args = parser.parse_args()
     if args.what in ("all", "signatures"):
         signatures(args.signature_docs, args.repeats)
@@ -420,7 +618,7 @@ def main() -> None:
     if args.what in ("all", "quality"):
         quality()
     if args.what in ("all", "scale"):
-        scale(args.docs)
+        scale(args.docs, args.engine, args.workers, args.datatrove)
 
 
 if __name__ == "__main__":

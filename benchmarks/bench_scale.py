@@ -36,7 +36,7 @@ from common import html_eval_pages, print_table
 
 from curate.engine.ray_engine import RayEngine
 from curate.engine.unit import SetAside, UnitAssembler, apply_stage, plan_units, read_unit
-from curate.pipeline import build_stages
+from curate.pipeline import build_stages, output_schema
 from curate.recipe import Recipe, load_recipe
 from curate.testing.warc_writer import HttpResponse, warc_record, write_warc_gz
 
@@ -93,9 +93,9 @@ def driver_writes(inputs: list[Path], recipe: Recipe, out: Path) -> dict:
                 record = apply_stage(record, stage, aside)
             sent.append(record.to_bytes())
         start = time.process_time()
-        assembler = UnitAssembler(unit, recipe, out)
+        assembler = UnitAssembler(unit, recipe, out, output_schema(stages))
         for data in sent:
-            docs += assembler.add(type(record).from_bytes(data))
+            docs += assembler.add(type(record).from_bytes(data)).docs
         assembler.finish()
         driver += time.process_time() - start
     return {"docs": docs, "units": len(inputs), "driver": driver}

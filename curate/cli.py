@@ -1,4 +1,4 @@
-"""The ``curate`` command line."""
+"""curate: turn web crawls into clean, per-language training data."""
 
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from curate.core.errors import RunError, require_extra
+from curate.dedup.index import DedupIndexError
 from curate.engine.local import LocalEngine
+from curate.engine.progress import ConsoleProgress
 from curate.io.readers import UnsupportedInput
 from curate.models.tokenizers import Tokenize, TokenizerError
-from curate.recipe import RecipeError, load_recipe, locate_recipe
+from curate.recipe import Recipe, RecipeError, load_recipe, locate_recipe, shipped_languages
 from curate.runner import Interrupted, Run, expand_inputs
 from curate.tools.inspect_output import render_summary
 
@@ -48,7 +50,7 @@ def run(
     inputs: Annotated[list[str], typer.Option("--input", "-i", help="Input files, globs or dirs")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output directory")],
     workers: Annotated[
-        int | None, typer.Option(help="Worker processes [default: cores; Ray: cluster CPUs]")
+        int | None, typer.Option(help=r"Worker processes \[default: cores; Ray: cluster CPUs]")
     ] = None,
     engine: Annotated[str, typer.Option(help="Execution engine: local or ray")] = "local",
     address: Annotated[
@@ -78,15 +80,25 @@ def run(
             from curate.engine.ray_engine import RayEngine
 
             with RayEngine(address, workers, wait_nodes=wait_nodes) as ray_engine:
-                summary, timing = Run(loaded, paths, output, force).execute(ray_engine)
+                summary, timing = Run(loaded, paths, output, force).execute(
+                    ray_engine, ConsoleProgress(console)
+                )
         elif engine != "local":
             raise RunError(f"unknown engine {engine!r} (available: local, ray)")
         elif address or wait_nodes:
             raise RunError("--address and --wait-nodes need --engine ray")
         else:
             run_local = Run(loaded, paths, output, force)
-            summary, timing = run_local.execute(LocalEngine(workers or os.cpu_count() or 1))
-    except (RecipeError, RunError, UnsupportedInput, FileNotFoundError, TokenizerError) as error:
+            local = LocalEngine(workers or os.cpu_count() or 1)
+            summary, timing = run_local.execute(local, ConsoleProgress(console))
+    except (
+        RecipeError,
+        RunError,
+        UnsupportedInput,
+        FileNotFoundError,
+        TokenizerError,
+        DedupIndexError,
+    ) as error:
         raise fail(str(error)) from None
     except Interrupted as stop:
         console.print(stop.message, highlight=False)
@@ -124,29 +136,36 @@ def slurm(
     setup: Annotated[list[str] | None, typer.Option(help="Extra setup line (repeatable)")] = None,
     sbatch: Annotated[list[str] | None, typer.Option(help="Extra #SBATCH option (repeat)")] = None,
     script: Annotated[Path | None, typer.Option(help="Write the script here, else stdout")] = None,
+    check_inputs: Annotated[
+        bool, typer.Option(help="Check now that every input exists (off: not visible here)")
+    ] = True,
 ) -> None:
     """Write an sbatch script running RECIPE on a Ray cluster over a Slurm allocation."""
     from curate.io.atomic import write_bytes
-    from curate.slurm import SlurmError, SlurmJob
+    from curate.slurm import SlurmError, SlurmJob, expand
 
-    job = SlurmJob(
-        locate_recipe(recipe),
-        inputs,
-        output,
-        nodes,
-        partition,
-        time,
-        cpus_per_node,
-        mem,
-        account,
-        job_name,
-        module or [],
-        venv,
-        setup or [],
-        sbatch or [],
-    )
     try:
-        load_recipe(recipe)
+        recipe_file = locate_recipe(expand(str(recipe), "recipe"))  # ~/r.yaml, or a name
+        load_recipe(recipe_file)
+        job = SlurmJob(
+            recipe_file,
+            inputs,
+            output,
+            nodes,
+            partition,
+            time,
+            cpus_per_node,
+            mem,
+            account,
+            job_name,
+            module or [],
+            venv,
+            setup or [],
+            sbatch or [],
+        )
+        job.validate()
+        if check_inputs:
+            job.check_inputs()
         text = job.render()
     except (RecipeError, SlurmError) as error:
         raise fail(str(error)) from None
@@ -164,7 +183,15 @@ def eval_langid(
     model: Annotated[str | None, typer.Option(help="Registered langid model")] = None,
     recipe: Annotated[Path | None, typer.Option(help="Take langid settings from a recipe")] = None,
     decision: Annotated[str | None, typer.Option(help="evidence (curate) or top1 (raw)")] = None,
-    languages: Annotated[str | None, typer.Option(help="Comma-separated codes to score")] = None,
+    languages: Annotated[
+        str | None,
+        typer.Option(
+            help=r"Codes to score, comma-separated, or all \[default: the recipe's, else all]"
+        ),
+    ] = None,
+    min_score: Annotated[
+        float | None, typer.Option(help="One threshold for every language (0: none)")
+    ] = None,
     pages: Annotated[int, typer.Option(help="Join N lines into one text (0: sentences)")] = 0,
     split: Annotated[str, typer.Option(help="all, dev (first half) or test")] = "all",
 ) -> None:
@@ -175,21 +202,36 @@ def eval_langid(
     from curate.tools.eval_langid import as_table, evaluate, load_labelled
 
     try:
-        config = langid_config(load_recipe(recipe)) if recipe else LangIdConfig(min_score=0.0)
+        loaded = load_recipe(recipe) if recipe else None
+        config = langid_config(loaded) if loaded else LangIdConfig(min_score=0.0)
         overrides = {"model": model, "decision": decision}
         config = config.model_copy(update={k: v for k, v in overrides.items() if v})
+        if min_score is not None:
+            config = config.model_copy(
+                update={"min_score": min_score, "min_score_per_language": {}}
+            )
         config = LangIdConfig.model_validate(config.model_dump())
         if split not in ("all", "dev", "test"):
             raise RecipeError(f"--split must be all, dev or test, not {split!r}")
         labelled = load_labelled(data, pages, split)  # type: ignore[arg-type]
-        chosen = languages.split(",") if languages else None
-        report = evaluate(config, labelled, chosen)
+        report = evaluate(config, labelled, scored_languages(languages, loaded))
     except (RecipeError, ModelNotFound, FileNotFoundError, ValueError) as error:
         raise fail(str(error)) from None
     title = f"{config.model} ({config.decision}) on {data}" + (
         f", pages of {pages}" if pages else ""
     )
     typer.echo("\n".join(as_table(report, title)))
+
+
+def scored_languages(option: str | None, recipe: Recipe | None) -> list[str] | None:
+    """``--languages`` as a list, else the recipe's languages; None means every language."""
+    if option == "all":
+        return None
+    if option:
+        return option.split(",")
+    if recipe is None or recipe.languages == "all":
+        return None
+    return list(recipe.languages)
 
 
 @app.command()
@@ -207,11 +249,14 @@ def calibrate(
     max_docs: Annotated[int, typer.Option(help="Use at most this many documents")] = 20_000,
 ) -> None:
     """Filter statistics of a reference sample; recipe thresholds at the chosen quantiles."""
+    from curate.models.language_codes import check_languages
     from curate.tools import calibrate as qc
 
     try:
         low, high = qc.parse_quantiles(quantiles)
         loaded = load_recipe(recipe) if recipe else None
+        model = loaded.langid.model if loaded else "lid176"
+        check_languages([language], model, "--language", shipped_languages())
         result = qc.run_calibration(expand_inputs(inputs), language, loaded, low, high, max_docs)
         published = qc.load_reference(reference) if reference else None
     except (RecipeError, RunError, UnsupportedInput, FileNotFoundError, ValueError) as error:
@@ -256,7 +301,10 @@ def publish(
     private: Annotated[bool, typer.Option(help="Create the repository private")] = False,
     revision: Annotated[str, typer.Option(help="Branch to commit to")] = "main",
     dry_run: Annotated[
-        bool, typer.Option(help="List what would be uploaded; change nothing")
+        bool, typer.Option(help="List what would be uploaded; change nothing, no network")
+    ] = False,
+    compare_hub: Annotated[
+        bool, typer.Option(help="Dry run: ask the Hub which files are there already")
     ] = False,
     commit_files: Annotated[int, typer.Option(min=1, help="Files per commit at most")] = 100,
     commit_bytes: Annotated[int, typer.Option(min=1, help="Bytes per commit at most")] = 10**10,
@@ -275,12 +323,84 @@ def publish(
     quiet_http_logs(verbose)
     try:
         publish_output(
-            output, repo, private, revision, dry_run, commit_files, commit_bytes, Console()
+            output,
+            repo,
+            private,
+            revision,
+            dry_run,
+            commit_files,
+            commit_bytes,
+            Console(),
+            compare=compare_hub,
         )
     except (PublishError, HfHubHTTPError, *network_errors()) as error:
         raise fail(str(error) or type(error).__name__) from None
     except ValueError as error:  # huggingface_hub's verdict on the card's metadata
         raise fail(str(error)) from None
+
+
+@app.command()
+def erase(
+    output: Annotated[Path, typer.Argument(help="A finished run's output directory")],
+    urls: Annotated[Path | None, typer.Option(help="File of URLs to erase, one a line")] = None,
+    domains: Annotated[
+        Path | None, typer.Option(help="File of domains: their hosts and subdomains go")
+    ] = None,
+    ids: Annotated[Path | None, typer.Option(help="File of document ids, one a line")] = None,
+    hashes: Annotated[
+        list[Path] | None,
+        typer.Option("--list", help="An erasure list (hashes), e.g. another run's (repeatable)"),
+    ] = None,
+    reason: Annotated[str, typer.Option(help="Why (kept in the erasure log)")] = "",
+    received: Annotated[
+        str | None, typer.Option(help="When the request came in (ISO 8601) [default: now]")
+    ] = None,
+    mix: Annotated[
+        list[Path] | None, typer.Option(help="A mixture built from OUTPUT (repeatable)")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Remove documents from OUTPUT (shards, tokens, ledgers, stats, card) and its mixtures.
+
+    Without a request file, completes an interrupted erasure."""
+    from curate.erasure.erase import Request, erase, parse_received
+    from curate.erasure.state import EraseError
+    from curate.stages.compliance.erasure import (
+        ErasureListError,
+        load_list,
+        read_entries,
+        request_hashes,
+    )
+
+    _setup_logging(verbose)
+    try:
+        listed = {
+            k: read_entries(p) if p else [] for k, p in (("u", urls), ("d", domains), ("i", ids))
+        }
+        request = None
+        if urls or domains or ids or hashes:
+            found = request_hashes(listed["u"], listed["d"], listed["i"])
+            for path in hashes or []:
+                found.update(load_list(path))
+            if not found:
+                raise EraseError("the request files name nothing to erase")
+            mixtures = tuple(str(m.resolve()) for m in mix or [])
+            request = Request(found, reason, parse_received(received), mixtures)
+        elif mix:
+            raise EraseError("--mix needs a request (--urls, --domains, --ids or --list)")
+        outcomes = erase(output, request, lambda line: console.print(line, highlight=False))
+    except (EraseError, ErasureListError, ValueError, OSError) as error:
+        raise fail(str(error)) from None
+    for outcome in outcomes:
+        files = sum(1 for n in outcome.files.values() if n)
+        completed = " (an interrupted erasure, completed)" if outcome.resumed else ""
+        console.print(
+            f"erased {outcome.documents} document(s), rows in {files} file(s): "
+            f"request {outcome.request}{completed}, logged in {output}/erasure/log.jsonl",
+            highlight=False,
+        )
+    if not outcomes:
+        console.print(f"{output}: no request and no interrupted erasure; nothing to do")
 
 
 @app.command()

@@ -57,10 +57,10 @@ def stage_names(recipe: Recipe) -> tuple[str, ...]:
     return tuple(names + [p.name for p in build_corpus_passes(recipe)])
 
 
-def output_schema(recipe: Recipe) -> pa.Schema:
+def output_schema(stages: list[Stage]) -> pa.Schema:
     """The output columns: the document schema and the fields each stage declares it adds."""
     schema = DOCUMENT_SCHEMA
-    for stage in build_stages(recipe):
+    for stage in stages:
         for extra in stage.output_fields:
             schema = schema.append(extra)
     return schema

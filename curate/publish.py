@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from curate.card import EU_SUMMARY, README
 from curate.card.stamp import read_stamp
+from curate.erasure.state import ErasurePending, refuse_pending
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
@@ -132,11 +133,13 @@ def check_card(out: Path, repo: str) -> None:
 
 @dataclass
 class Plan:
-    """Which files to upload, in which commits, and which are on the Hub already."""
+    """Which files to upload, in which commits, which are on the Hub already, and which
+    published files the Hub holds that are gone here (deleted in the last commit)."""
 
     files: list[LocalFile]
     unchanged: list[LocalFile] = field(default_factory=list)
     commits: list[list[LocalFile]] = field(default_factory=list)
+    deletions: list[str] = field(default_factory=list)
     repo_exists: bool = False
 
     @property
@@ -173,17 +176,39 @@ def is_uploaded(local: LocalFile, remote: RepoFile | None) -> bool:
 
 
 def make_plan(out: Path, tree: dict[str, RepoFile] | None, max_files: int, max_bytes: int) -> Plan:
-    """Local files against the remote ``tree`` (None: no repository yet), grouped in commits."""
+    """Local files against the remote ``tree`` (None: no repository yet), grouped in commits.
+
+    An update that replaces or deletes files already published (e.g. after ``curate erase``)
+    goes in one commit, so the Hub never shows half of it; a first upload, or the resumption
+    of one, only adds files and goes in bounded commits.
+    """
     files = local_files(out)
+    remote = tree or {}
     plan = Plan(files, repo_exists=tree is not None)
     pending = []
     for local in files:
-        if is_uploaded(local, (tree or {}).get(local.path_in_repo)):
+        if is_uploaded(local, remote.get(local.path_in_repo)):
             plan.unchanged.append(local)
         else:
             pending.append(local)
-    plan.commits = chunk(pending, max_files, max_bytes)
+    local_paths = {f.path_in_repo for f in files}
+    plan.deletions = sorted(p for p in remote if _published_path(p) and p not in local_paths)
+    replaces = any(f.path_in_repo in remote for f in pending)
+    if plan.deletions or replaces:
+        plan.commits = [pending]
+    else:
+        plan.commits = chunk(pending, max_files, max_bytes)
     return plan
+
+
+def _published_path(path: str) -> bool:
+    """A path ``curate publish`` writes (the Hub's own files, e.g. .gitattributes, are not)."""
+    if path in (*PROVENANCE_FILES, EU_SUMMARY, README):
+        return True
+    parts = path.split("/")
+    return (parts[0] == "data" and path.endswith(".parquet")) or (
+        parts[0] == "assets" and len(parts) == 2
+    )
 
 
 def chunk(files: list[LocalFile], max_files: int, max_bytes: int) -> list[list[LocalFile]]:
@@ -227,18 +252,25 @@ def upload(
     on_commit: Callable[[int, list[LocalFile], str], None],
 ) -> None:
     """Create the repository and branch if needed, then commit the plan's groups in order."""
-    from huggingface_hub import CommitOperationAdd
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete
 
     api.create_repo(repo, repo_type=REPO_TYPE, private=private, exist_ok=True)
     if revision != DEFAULT_BRANCH:
         api.create_branch(repo, repo_type=REPO_TYPE, branch=revision, exist_ok=True)
     total = len(plan.commits)
     for number, files in enumerate(plan.commits, start=1):
-        operations = [CommitOperationAdd(f.path_in_repo, str(f.local)) for f in files]
+        operations: list[CommitOperationAdd | CommitOperationDelete] = [
+            CommitOperationAdd(f.path_in_repo, str(f.local)) for f in files
+        ]
+        deleted = plan.deletions if number == total else []
+        operations += [CommitOperationDelete(path) for path in deleted]
+        removed = f", {len(deleted)} deleted" if deleted else ""
         info = api.create_commit(
             repo,
             operations,
-            commit_message=f"curate publish: part {number} of {total} ({len(files)} files)",
+            commit_message=(
+                f"curate publish: part {number} of {total} ({len(files)} files{removed})"
+            ),
             repo_type=REPO_TYPE,
             revision=revision,
         )
@@ -254,6 +286,8 @@ def _plan_table(plan: Plan) -> Table:
     for number, files in enumerate(plan.commits, start=1):
         for local in files:
             table.add_row(str(number), local.path_in_repo, f"{local.size:,}")
+    for path in plan.deletions:
+        table.add_row(str(len(plan.commits)), path, "deleted")
     return table
 
 
@@ -266,30 +300,33 @@ def publish_output(
     max_files: int,
     max_bytes: int,
     console: Console,
+    compare: bool = False,
 ) -> Plan:
-    """Check, plan and (unless ``dry_run``) upload ``out`` to ``repo``; prints what it does."""
+    """Check, plan and (unless ``dry_run``) upload ``out`` to ``repo``; prints what it does.
+
+    A dry run needs no network: it lists every file unless ``compare`` asks the Hub which are
+    there already."""
     from huggingface_hub import HfApi
 
+    try:
+        refuse_pending(out, "publishing it")
+    except ErasurePending as error:
+        raise PublishError(str(error)) from None
     check_card(out, repo)
     api = HfApi()
     if not dry_run:
         require_token()
         console.print(f"uploading as {api.whoami()['name']}", highlight=False)
-    try:
-        tree = remote_tree(api, repo, revision)
-    except network_errors() as error:
-        if not dry_run:
-            raise
-        console.print(
-            f"[yellow]cannot reach the Hub ({type(error).__name__}): listing every file as if "
-            "the repository were new[/yellow]"
-        )
-        tree = None
+    asked = compare or not dry_run
+    tree = remote_tree(api, repo, revision) if asked else None
+    if not asked:
+        console.print("dry run, Hub not asked: every file listed (--compare-hub: only the missing)")
     plan = make_plan(out, tree, max_files, max_bytes)
-    where = f"{repo}@{revision}" + ("" if plan.repo_exists else " (new repository)")
+    where = f"{repo}@{revision}" + ("" if plan.repo_exists or not asked else " (new repository)")
+    deleting = f", {len(plan.deletions)} to delete" if plan.deletions else ""
     console.print(
-        f"{where}: {len(plan.uploads)} file(s) to upload ({plan.upload_bytes:,} bytes) in "
-        f"{len(plan.commits)} commit(s); {len(plan.unchanged)} already there",
+        f"{where}: {len(plan.uploads)} file(s) to upload ({plan.upload_bytes:,} bytes){deleting} "
+        f"in {len(plan.commits)} commit(s); {len(plan.unchanged)} already there",
         highlight=False,
     )
     if plan.commits:

@@ -2,6 +2,8 @@
 
 A recipe may name a parent with ``extends:`` (a path relative to the recipe, or a bare name
 looked up beside it); mappings merge key by key, the child winning, and lists are replaced.
+Names in ``route:`` are looked up beside the recipe that declares them, so a recipe anywhere
+can extend ``curate/recipes/eu_all.yaml`` and keep its routes.
 The shipped recipes are package data (``curate/recipes/``): a run names one by its name.
 """
 
@@ -45,6 +47,21 @@ class RecipeBase(Section):
     # run keeps; each document then gets its own language's langid threshold and downstream
     # stages. Written as a list of names; loaded as name -> recipe.
     route: dict[str, Recipe] = {}
+    # Erasure lists (``curate erase`` writes ``OUT/erasure/list.txt``): documents they name are
+    # dropped before extraction with reason ``erased``. A path or a list of paths.
+    erasure_list: str | list[str] | None = None
+
+    @field_validator("erasure_list")
+    @classmethod
+    def _erasure_lists_exist(cls, value: Any) -> Any:
+        for path in [value] if isinstance(value, str) else value or []:
+            if not Path(path).is_file():
+                raise ValueError(f"erasure list not found: {path}")
+        return value
+
+    def erasure_lists(self) -> list[str]:
+        value = self.erasure_list
+        return [value] if isinstance(value, str) else list(value or [])
 
     @model_validator(mode="after")
     def _routes_share_langid(self) -> Recipe:
@@ -142,18 +159,23 @@ def _resolve_parent(child: Path, reference: str) -> Path:
     return candidate
 
 
-def load_raw(path: str | Path, _depth: int = 0) -> dict[str, Any]:
+def load_raw(path: str | Path) -> dict[str, Any]:
     """Read a recipe and its ``extends`` chain into one merged mapping."""
-    path = Path(path)
-    if _depth > MAX_EXTENDS_DEPTH:
+    return _load_chain(Path(path))[0]
+
+
+def _load_chain(path: Path, depth: int = 0) -> tuple[dict[str, Any], Path]:
+    """The merged mapping, and the recipe that declared its ``route:`` (names resolve there)."""
+    if depth > MAX_EXTENDS_DEPTH:
         raise RecipeError(f"{path}: extends: chain deeper than {MAX_EXTENDS_DEPTH} (a cycle?)")
     data = _read_yaml(path)
     parent = data.pop("extends", None)
     if parent is None:
-        return data
+        return data, path
     if not isinstance(parent, str):
         raise RecipeError(f"{path}: extends: must be a file name, got {parent!r}")
-    return deep_merge(load_raw(_resolve_parent(path, parent), _depth + 1), data)
+    inherited, route_owner = _load_chain(_resolve_parent(path, parent), depth + 1)
+    return deep_merge(inherited, data), path if "route" in data else route_owner
 
 
 _FRIENDLY = {
@@ -197,7 +219,12 @@ def format_validation_error(error: ValidationError, source: str, what: str = "re
     for item in error.errors():
         location = ".".join(str(p) for p in item["loc"] if not _is_union_tag(p))
         messages.setdefault(location, []).append(_message(item))
-    lines = [f"{loc}: {' or '.join(dict.fromkeys(msgs))}" for loc, msgs in messages.items()]
+    lines = [
+        f"{loc}: {' or '.join(dict.fromkeys(msgs))}" if loc else " or ".join(msgs)
+        for loc, msgs in messages.items()
+    ]
+    if len(lines) == 1:
+        return f"{source}: invalid {what}: {lines[0]}"
     return f"{source}: invalid {what}\n  " + "\n  ".join(lines)
 
 
@@ -212,20 +239,24 @@ def parse_recipe(data: dict[str, Any], source: str = "<recipe>") -> Recipe:
         raise RecipeError(format_validation_error(error, source)) from None
 
 
-def _load_routes(data: dict[str, Any], path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
-    """``data`` with its routed recipes loaded; ``chain`` holds the recipes routing to it."""
+def _load_routes(
+    data: dict[str, Any], owner: Path, chain: tuple[Path, ...], source: Path
+) -> dict[str, Any]:
+    """``data`` with its routed recipes loaded, by name beside ``owner`` (the recipe that
+    declared ``route:``); ``chain`` holds the recipes routing to it."""
     names = data.get("route")
     if names is None:
         return data
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise RecipeError(f"{path}: route: must be a list of recipe names")
+        raise RecipeError(f"{source}: route: must be a list of recipe names")
     routed = {}
     for name in names:
-        target = _resolve_parent(path, name)
+        target = _resolve_parent(owner, name)
         if target.resolve() in chain:
             cycle = " -> ".join(p.name for p in (*chain, target.resolve()))
-            raise RecipeError(f"{path}: route: {name} makes a routing cycle ({cycle})")
-        routed[name] = _load_routes(load_raw(target), path, (*chain, target.resolve()))
+            raise RecipeError(f"{source}: route: {name} makes a routing cycle ({cycle})")
+        sub, sub_owner = _load_chain(target)
+        routed[name] = _load_routes(sub, sub_owner, (*chain, target.resolve()), target)
     return {**data, "route": routed}
 
 
@@ -244,4 +275,26 @@ def locate_recipe(reference: str | Path) -> Path:
 def load_recipe(reference: str | Path) -> Recipe:
     """Load a recipe by path, or a shipped recipe by name (see :func:`locate_recipe`)."""
     path = locate_recipe(reference)
-    return parse_recipe(_load_routes(load_raw(path), path, (path.resolve(),)), str(path))
+    data, route_owner = _load_chain(path)
+    recipe = parse_recipe(_load_routes(data, route_owner, (path.resolve(),), path), str(path))
+    _check_known_languages(recipe, str(path))
+    return recipe
+
+
+def shipped_languages() -> frozenset[str]:
+    """The languages of the shipped one-language recipes (``fra_Latn.yaml``, ...)."""
+    return frozenset(p.stem for p in PACKAGE_RECIPES.glob("???_????.yaml"))
+
+
+def _check_known_languages(recipe: Recipe, source: str) -> None:
+    from curate.models.language_codes import UnknownLanguage, check_languages
+
+    for where, sub in [("", recipe), *((f"route.{n}.", r) for n, r in recipe.route.items())]:
+        fields = {"languages": sub.languages if sub.languages != "all" else []}
+        fields["langid.min_score_per_language"] = list(sub.langid.min_score_per_language)
+        for name, codes in fields.items():
+            try:
+                what = f"{source}: {where}{name}"
+                check_languages(codes, recipe.langid.model, what, shipped_languages())
+            except UnknownLanguage as error:
+                raise RecipeError(str(error)) from None

@@ -27,18 +27,19 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
 from curate import __version__
 from curate.core.errors import RunError
 from curate.core.hashing import sha256_of
+from curate.core.layout import EU_SUMMARY, README
 from curate.core.registry import describe_stage
 from curate.core.stage import ParallelMap
+from curate.engine.progress import ConsoleProgress, RunProgress
+from curate.engine.run_identity import IdentityError, RunIdentity, new_identity, resume_identity
 from curate.engine.unit import ProgressCallback, WorkUnit, done_marker
+from curate.erasure import state as erasure
 from curate.io.atomic import remove_stale_temps, write_json
 from curate.io.lock import OutputLock, OutputLocked
 from curate.io.readers import FORMATS, input_format
-from curate.io.run_identity import IdentityError, RunIdentity, new_identity, resume_identity
 from curate.models.langid import locate_model, registry
 from curate.pipeline import build_corpus_passes, build_stages, stage_names
 from curate.recipe import Recipe
@@ -83,7 +84,7 @@ class Engine(Protocol):
         units: list[WorkUnit],
         recipe: Recipe,
         out: Path,
-        on_docs: ProgressCallback,
+        on_progress: ProgressCallback,
         on_unit: Any,
     ) -> None: ...
 
@@ -163,8 +164,6 @@ def clear_output(out: Path) -> None:
     the next run finishes the clearing (see :meth:`Run._prepare`). SIGINT and SIGTERM wait
     until the clearing is done.
     """
-    from curate.card import EU_SUMMARY, README
-
     run_file = out / "work" / RUN_FILE
     with deferred_interrupts():
         write_json(run_file, {"clearing": True})
@@ -231,14 +230,17 @@ class Run:
     force: bool = False
     identity: RunIdentity | None = field(default=None, init=False)
 
-    def execute(self, engine: Engine) -> tuple[dict[str, Any], dict[str, float]]:
-        """Run (or resume) over the inputs; :class:`RunError` or :class:`Interrupted` if not."""
+    def execute(
+        self, engine: Engine, progress: RunProgress | None = None
+    ) -> tuple[dict[str, Any], dict[str, float]]:
+        """Run (or resume) over the inputs, then the corpus passes; ``progress`` shows it
+        (default: bars on standard error). :class:`RunError` or :class:`Interrupted` if not."""
         units: list[WorkUnit] = []
         try:
             with OutputLock(self.out), interruptible():
                 try:
                     units = self._prepare()
-                    return self._execute(engine, units)
+                    return self._execute(engine, units, progress or ConsoleProgress())
                 except BaseException:
                     remove_stale_temps(self.out)  # ours: the lock keeps other runs away
                     raise
@@ -249,7 +251,7 @@ class Run:
                 f"interrupted: {done} of {total} inputs done; run the same command to resume"
             )
             raise
-        except (OutputLocked, IdentityError) as error:
+        except (OutputLocked, IdentityError, erasure.ErasurePending) as error:
             raise RunError(str(error)) from None
         except OSError as error:
             if error.errno not in WRITE_ERRORS and "errno 28" not in str(error).lower():
@@ -261,6 +263,7 @@ class Run:
 
     def _prepare(self) -> list[WorkUnit]:
         """Check the output against the run it may hold; record this run's identity."""
+        erasure.refuse_pending(self.out, "running on it again")
         run_file = self.out / "work" / RUN_FILE
         previous = json.loads(run_file.read_text()) if run_file.exists() else None
         if self.force or (previous and previous.get("clearing")):
@@ -292,33 +295,41 @@ class Run:
         return list(json.loads(passes_file.read_text())["passes"])
 
     def _execute(
-        self, engine: Engine, units: list[WorkUnit]
+        self, engine: Engine, units: list[WorkUnit], display: RunProgress
     ) -> tuple[dict[str, Any], dict[str, float]]:
+        # the output's own erasure list joins the recipe's: erased documents stay out
+        recipe = erasure.with_output_list(self.recipe, self.out)
         todo = [u for u in units if not done_marker(self.out, u).exists()]
         if len(todo) < len(units):
             log.info("resuming: %d of %d units already done", len(units) - len(todo), len(units))
         if todo:  # the output changes: the summaries of an earlier run no longer describe it
             for name in RUN_FILES:
                 (self.out / name).unlink(missing_ok=True)
-        with _progress() as progress:
-            docs = progress.add_task("documents", total=None)
-            done = progress.add_task(
-                "input files", total=len(units), completed=len(units) - len(todo)
-            )
+        done_units = [u for u in units if u not in todo]
+        display.start(
+            total_bytes=sum(u.path.stat().st_size for u in units),
+            done_bytes=sum(u.path.stat().st_size for u in done_units),
+            total_files=len(units),
+            done_files=len(done_units),
+        )
+        try:
             engine.run(
                 todo,
-                self.recipe,
+                recipe,
                 self.out,
-                on_docs=lambda n: progress.advance(docs, n),
-                on_unit=lambda _result: progress.advance(done, 1),
+                on_progress=display.advance,
+                on_unit=lambda _result: display.unit_done(),
             )
-        stats, timing = self._merge(units)
-        corpus_passes = build_corpus_passes(self.recipe, engine.map)
+        finally:
+            display.stop()
+        stats, timing = self._merge(units, recipe)
+        corpus_passes = build_corpus_passes(recipe, engine.map)
         if corpus_passes:
             passes = {"passes": [p.name for p in corpus_passes]}
             write_json(self.out / "work" / PASSES_FILE, passes)
         for corpus_pass in corpus_passes:
             corpus_pass.run(self.out, stats)
+        erasure.account(self.out, stats)
         summary = stats.to_dict()
         write_json(self.out / "stats.json", summary, sort_keys=False)
         timing = {k: round(v, 3) for k, v in {**timing, **stats.seconds}.items()}
@@ -326,8 +337,8 @@ class Run:
         write_json(self.out / "manifest.json", self._manifest())
         return summary, timing
 
-    def _merge(self, units: list[WorkUnit]) -> tuple[RunStats, dict[str, float]]:
-        stats = RunStats(stage_names(self.recipe))
+    def _merge(self, units: list[WorkUnit], recipe: Recipe) -> tuple[RunStats, dict[str, float]]:
+        stats = RunStats(stage_names(recipe))
         for unit in units:
             marker = json.loads(done_marker(self.out, unit).read_text())
             stats.merge(RunStats.from_dict(marker["stats"]))
@@ -337,7 +348,7 @@ class Run:
         assert self.identity is not None
         model = locate_model(self.recipe.langid.model, self.recipe.langid.model_path)
         spec = registry().get(self.recipe.langid.model)
-        return {
+        manifest = {
             "curate_version": __version__,
             "python": platform.python_version(),
             "recipe": self.recipe.model_dump(mode="json"),
@@ -363,6 +374,8 @@ class Run:
                 for entry in self.identity.inputs
             ],
         }
+        erased = erasure.manifest_entry(self.out, self.recipe.erasure_lists())
+        return manifest if erased is None else {**manifest, "erasure": erased}
 
 
 def _stages(recipe: Recipe) -> list[dict[str, Any]]:
@@ -399,13 +412,3 @@ def _version(package: str) -> str | None:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
         return None
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        transient=False,
-    )

@@ -5,6 +5,10 @@ node (one ``srun`` step each, ``ray start --block``), waits for all nodes, runs
 ``curate run --engine ray --address`` from the first node, and stops the Ray steps on exit,
 failure included. Settings HPC users change per site or per job (module loads, node-local
 scratch, ports, ...) are environment variables read at run time; docs/hpc.md lists them.
+
+Paths (recipe, inputs, output, venv) are expanded as a shell would, ``~`` and ``$VAR`` from
+the submitting user's environment, and made absolute when the script is written: the script
+quotes them, so nothing expands them later.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from curate import __version__
 # Slurm's --time formats: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S
 SLURM_TIME = re.compile(r"^(\d+-\d{1,2}(:\d{1,2}){0,2}|\d+(:\d{1,2}){0,2})$")
 SLURM_NAME = re.compile(r"^[A-Za-z0-9_.,:+@%=-]+$")
+UNSET_VARIABLE = re.compile(r"\$(\w+|\{\w+\})")
 
 
 class SlurmError(ValueError):
@@ -60,6 +65,16 @@ class SlurmJob:
             raise SlurmError(f"--cpus-per-node must be at least 1, got {self.cpus_per_node}")
         if not self.inputs:
             raise SlurmError("no input given (--input)")
+
+    def check_inputs(self) -> None:
+        """Every input exists here, now, rather than after the queue wait."""
+        from curate.io.readers import UnsupportedInput
+        from curate.runner import RunError, expand_inputs
+
+        try:
+            expand_inputs(self._input_paths())
+        except (RunError, UnsupportedInput) as error:
+            raise SlurmError(f"{error} (checked at submit time; --no-check-inputs skips)") from None
 
     def render(self) -> str:
         self.validate()
@@ -109,18 +124,43 @@ class SlurmJob:
     def _setup_lines(self) -> list[str]:
         lines = [f"module load {shlex.quote(module)}" for module in self.modules]
         if self.venv is not None:
-            lines.append(f"source {shlex.quote(str(self.venv.resolve() / 'bin' / 'activate'))}")
+            activate = resolved(str(self.venv), "--venv") / "bin" / "activate"
+            lines.append(f"source {shlex.quote(str(activate))}")
         lines.extend(self.setup)
         return lines or ["# (none given: curate and ray must be on PATH)"]
 
     def _curate_words(self) -> list[str]:
         """The ``curate run`` command, one option per word, quoted for the shell."""
-        words = [f"curate run {shlex.quote(str(self.recipe.resolve()))} --engine ray"]
+        recipe = resolved(str(self.recipe), "recipe")
+        words = [f"curate run {shlex.quote(str(recipe))} --engine ray"]
         words += ['--address "$CURATE_RAY_ADDRESS" --workers "$CURATE_WORKERS"']
         words += [f"--wait-nodes {self.nodes}"]
-        words += [f"--output {shlex.quote(str(self.output.resolve()))}"]
-        words += [f"--input {shlex.quote(os.path.abspath(spec))}" for spec in self.inputs]
+        words += [f"--output {shlex.quote(str(resolved(str(self.output), '--output')))}"]
+        words += [f"--input {shlex.quote(spec)}" for spec in self._input_paths()]
         return words
+
+    def _input_paths(self) -> list[str]:
+        return [str(absolute(spec, "--input")) for spec in self.inputs]
+
+
+def expand(text: str, option: str) -> str:
+    """``text`` with ``~`` and ``$VAR`` expanded as a shell would; an unset variable is refused."""
+    expanded = os.path.expandvars(os.path.expanduser(text))
+    unset = UNSET_VARIABLE.search(expanded)
+    if unset:
+        name = unset.group(1).strip("{}")
+        raise SlurmError(f"{option} {text!r}: ${name} is not set in this environment")
+    return expanded
+
+
+def absolute(text: str, option: str) -> Path:
+    """An expanded path made absolute (without resolving links: a glob stays a glob)."""
+    return Path(os.path.abspath(expand(text, option)))
+
+
+def resolved(text: str, option: str) -> Path:
+    """An expanded path made absolute, links resolved."""
+    return Path(expand(text, option)).resolve()
 
 
 _RUNTIME = r"""# Settings read at run time: set any of them before `sbatch` to override.

@@ -3,8 +3,9 @@
 It implements, for dataset repositories, what ``huggingface_hub`` sends when Xet is disabled
 (``HF_HUB_DISABLE_XET=1``): whoami, repo creation and info, branches, recursive tree listing,
 README metadata validation, preupload (regular vs LFS), the git-LFS batch API with basic
-transfer (PUT + verify) and the NDJSON commit endpoint. Files are kept in memory, content
-addressed: regular files by git blob id, LFS files by sha256, which the server checks.
+transfer (PUT + verify) and the NDJSON commit endpoint (added, LFS and deleted files). Files
+are kept in memory, content addressed: regular files by git blob id, LFS files by sha256,
+which the server checks.
 
 Hooks let a test interrupt an upload: ``pause_put_after_commits`` holds the Nth LFS upload
 once that many commits landed, until the test has killed the client.
@@ -355,6 +356,9 @@ class Handler(BaseHTTPRequestHandler):
                         f"{value['oid']}\nsize {len(data)}\n"
                     ).encode()
                     tree[value["path"]] = StoredFile(len(data), git_blob_id(pointer), value["oid"])
+                elif line["key"] == "deletedFile":
+                    if tree.pop(value["path"], None) is None:
+                        raise HubError(404, f"{value['path']} is not in the repository")
                 elif line["key"] == "header":
                     found.commit_messages.append(value["summary"])
             oid = hashlib.sha1(

@@ -75,6 +75,15 @@ def kept_ids(out: Path) -> set[str]:
     }
 
 
+def cluster_sizes(out: Path) -> dict[str, int]:
+    tables = [pq.read_table(p) for p in (out / "data").rglob("*.parquet")]
+    return {
+        i: n
+        for t in tables
+        for i, n in zip(t["id"].to_pylist(), t["minhash_cluster_size"].to_pylist(), strict=True)
+    }
+
+
 def ledger(out: Path) -> dict[str, tuple[str, str]]:
     rows = [r for p in (out / "dropped").rglob("*.parquet") for r in pq.read_table(p).to_pylist()]
     return {r["id"]: (r["reason"], r["detail"]) for r in rows}
@@ -96,6 +105,9 @@ def test_drops_exact_and_near_duplicates_with_kept_id(tmp_path: Path, lines: Any
         "b-near2": ("near_dup", "a1"),
     }
     assert kept_ids(tmp_path) == set(languages) - set(ledger(tmp_path))
+    sizes = cluster_sizes(tmp_path)
+    assert (sizes["a0"], sizes["a-de0"], sizes["a1"]) == (2, 2, 3)  # itself and its duplicates
+    assert {n for i, n in sizes.items() if i not in ("a0", "a-de0", "a1")} == {1}
     totals = stats.totals()
     assert (totals["docs_read"], totals["docs_kept"]) == (len(languages), len(languages) - 4)
     assert totals["dropped"] == {"exact_dup": 2, "near_dup": 2}
@@ -155,19 +167,27 @@ def crash_after(items_done: int, on_call: int) -> Callable:
     return parallel_map
 
 
-@pytest.mark.parametrize(("items_done", "on_call"), [(1, 1), (1, 2)])
-def test_resumes_after_a_crash(tmp_path: Path, lines: Any, items_done: int, on_call: int) -> None:
+@pytest.mark.parametrize(
+    ("items_done", "on_call", "partitions"),
+    [(1, 1, 1), (1, 2, 1), (3, 2, 4), (2, 3, 4), (2, 5, 4), (1, 7, 4)],
+)
+def test_resumes_after_a_crash(
+    tmp_path: Path, lines: Any, items_done: int, on_call: int, partitions: int
+) -> None:
+    """Dies in signatures (call 1), exact and bucket tasks (2), star rounds, labels, keepers or
+    rewrites (later calls), partway through the call's tasks."""
+    config = DedupConfig(partitions=partitions)
     write_corpus(tmp_path / "clean", lines)
-    clean_stats = run_pass(tmp_path / "clean", DedupConfig())
+    clean_stats = run_pass(tmp_path / "clean", config)
     write_corpus(tmp_path / "crash", lines)
     with pytest.raises(Crash):
-        run_pass(tmp_path / "crash", DedupConfig(), crash_after(items_done, on_call))
+        run_pass(tmp_path / "crash", config, crash_after(items_done, on_call))
     for marker in (tmp_path / "crash" / "work" / "dedup" / "rewritten").glob("*.json"):
         marker.unlink()  # died between the shard's rename and its marker
-    resumed_stats = run_pass(tmp_path / "crash", DedupConfig())
+    resumed_stats = run_pass(tmp_path / "crash", config)
     assert _files(tmp_path / "crash") == _files(tmp_path / "clean")
     assert resumed_stats.to_dict() == clean_stats.to_dict()
-    again = run_pass(tmp_path / "crash", DedupConfig())  # a finished pass re-records its stats
+    again = run_pass(tmp_path / "crash", config)  # a finished pass re-records its stats
     assert again.to_dict() == clean_stats.to_dict()
 
 

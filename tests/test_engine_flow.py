@@ -17,7 +17,7 @@ from curate.engine.unit import (
     plan_units,
     read_unit,
 )
-from curate.pipeline import build_stages
+from curate.pipeline import build_stages, output_schema
 from curate.runner import Run
 
 from .helpers import labelled_jsonl, recipe
@@ -59,16 +59,21 @@ def test_records_in_any_order_and_twice_give_the_local_bytes(
     arriving = records + repeats
     random.Random(7).shuffle(arriving)
     units = plan_units(inputs)
+    schema = output_schema(build_stages(run.recipe))
     assemblers: dict[int, UnitAssembler] = {}
+    progress_bytes = 0
     for record in arriving:
         if record.unit not in assemblers:
-            assemblers[record.unit] = UnitAssembler(units[record.unit], run.recipe, assembled)
+            assemblers[record.unit] = UnitAssembler(
+                units[record.unit], run.recipe, assembled, schema
+            )
         assembler = assemblers[record.unit]
         was_complete = assembler.complete
-        assembler.add(record)
+        progress_bytes += assembler.add(record).input_bytes
         if assembler.complete and not was_complete:
             assembler.finish()
     assert sum(a.repeated for a in assemblers.values()) == len(repeats)
+    assert progress_bytes == sum(p.stat().st_size for p in inputs)  # repeats count once
     # The run over the assembled units merges their markers, as after any engine.
     Run(run.recipe, inputs, assembled).execute(LocalEngine(1))
     assert_same_output(local, assembled)
@@ -76,8 +81,10 @@ def test_records_in_any_order_and_twice_give_the_local_bytes(
 
 def test_a_unit_missing_a_batch_is_not_marked_done(inputs: list[Path], tmp_path: Path) -> None:
     records = [r for r in records_of(inputs[:1], 4) if r.index != 1]
-    assembler = UnitAssembler(plan_units(inputs[:1])[0], recipe("base"), tmp_path)
-    written = sum(assembler.add(record) for record in records)
+    base = recipe("base")
+    schema = output_schema(build_stages(base))
+    assembler = UnitAssembler(plan_units(inputs[:1])[0], base, tmp_path, schema)
+    written = sum(assembler.add(record).docs for record in records)
     assert written == 4  # batch 0 only: the rest wait for batch 1
     assert not assembler.complete
     with pytest.raises(RuntimeError, match="before all its batches"):

@@ -63,3 +63,38 @@ def test_eval_langid_fails_clearly(tmp_path: Path) -> None:
     (tmp_path / "fr.txt").write_text("Bonjour tout le monde.\n")
     unknown = runner.invoke(app, ["eval-langid", "--data", str(tmp_path), "--model", "nope"])
     assert unknown.exit_code == 2 and "unknown langid model" in unknown.output
+
+
+def test_macro_f1_over_languages_with_data_and_skips_named(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    data = _subset(shared_data, tmp_path)
+    (data / "zu.txt").write_text("Sawubona, unjani namhlanje?\n")
+    runner = CliRunner()
+    asked = runner.invoke(
+        app, ["eval-langid", "--data", str(data), "--languages", "srp_Cyrl,mlt_Latn"]
+    )
+    assert asked.exit_code == 0, asked.output
+    srp = next(ln for ln in asked.output.splitlines() if ln.startswith("| srp_Cyrl"))
+    assert abs(_macro(asked.output) - float(srp.split("|")[5])) <= 5e-4  # mlt_Latn not a 0
+    assert "over 1 languages" in asked.output
+    assert "skipped (no labelled text): mlt_Latn" in asked.output
+    default = runner.invoke(app, ["eval-langid", "--data", str(data)])
+    assert default.exit_code == 0 and "| zu |" not in default.output
+    assert "over 8 languages" in default.output
+    assert "not scored (no language code; input as distractors): zu" in default.output
+
+
+def test_recipe_languages_are_the_default(shared_data: Path, tmp_path: Path) -> None:
+    data = _subset(shared_data, tmp_path)
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("name: r\nlanguages: [nob_Latn, nno_Latn, dan_Latn]\n")
+    result = CliRunner().invoke(app, ["eval-langid", "--data", str(data), "--recipe", str(recipe)])
+    assert result.exit_code == 0, result.output
+    assert "over 2 languages" in result.output and "skipped (no labelled text): dan_Latn" in (
+        result.output
+    )
+    every = CliRunner().invoke(
+        app, ["eval-langid", "--data", str(data), "--recipe", str(recipe), "--languages", "all"]
+    )
+    assert "over 8 languages" in every.output

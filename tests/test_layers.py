@@ -21,11 +21,12 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("recipe", ("curate.recipe",)),
     ("pipeline", ("curate.pipeline",)),
     ("engine", ("curate.engine",)),
-    ("runner", ("curate.runner",)),
+    ("runner", ("curate.runner", "curate.erasure.state")),
     (
         "applications",
         (
             "curate.card",
+            "curate.erasure",
             "curate.mixture",
             "curate.publish",
             "curate.slurm",

@@ -19,6 +19,7 @@ from curate.io.indexed import IndexedDataset
 from curate.mixture.plan import (
     MixError,
     MixtureConfig,
+    Rehydration,
     allocate,
     build_mixture,
     language_rng,
@@ -201,3 +202,50 @@ def test_cli_mix_and_its_errors(tokenized_run: Path, tmp_path: Path) -> None:
     untokenized = write_mixture(tmp_path / "u.yaml", tmp_path)
     result = runner.invoke(app, ["mix", str(untokenized), "-o", str(tmp_path / "y")])
     assert result.exit_code == 2 and "tokenize enabled" in result.output
+
+
+def test_mixture_error_names_the_field_on_one_line(tmp_path: Path) -> None:
+    mixture = tmp_path / "m.yaml"
+    mixture.write_text("name: x\ninputs: [a]\ntotal_tokens: 10\nstrategy: unimax\n")
+    result = CliRunner().invoke(app, ["mix", str(mixture), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert lines == [
+        f"error: {mixture}: invalid mixture: max_epochs is required by strategy unimax"
+    ]
+
+
+def test_rehydration_steps_are_fineweb2s() -> None:
+    sizes = np.array([1, 2, 3, 4, 5, 99, 100, 999, 1000, 5000])
+    copies = Rehydration().copies("fra_Latn", sizes)
+    assert copies.tolist() == [1, 2, 3, 3, 5, 5, 8, 8, 1, 1]
+    with pytest.raises(ValueError, match="rehydration"):
+        Rehydration(weights={2: 2})
+
+
+def test_rehydration_repeats_documents_by_cluster_size(tokenized_run: Path, tmp_path: Path) -> None:
+    """Documents repeat by their shards' minhash_cluster_size; a language's own function."""
+    rehydration = {"languages": {"fra_Latn": {1: 3}}}
+    mixture = write_mixture(
+        tmp_path / "m.yaml", tokenized_run, strategy="proportional", rehydration=rehydration
+    )
+    manifest = build_mixture(load_mixture(mixture), tmp_path / "out")
+    report = manifest["rehydration"]["languages"]
+    for language, row in report.items():
+        sizes = np.concatenate(
+            [
+                pq.read_table(p)["minhash_cluster_size"].to_numpy()
+                for p in sorted((tokenized_run / "data" / language).glob("*.parquet"))
+            ]
+        )
+        expected = (
+            3 * len(sizes) if language == "fra_Latn" else Rehydration().copies("", sizes).sum()
+        )
+        assert (
+            row["rehydrated_documents"]
+            == expected
+            == manifest["languages"][language]["available_documents"]
+        )
+    french = report["fra_Latn"]
+    assert french["rehydrated_tokens"] == 3 * french["tokens"]
+    assert json.loads((tmp_path / "out" / "manifest.json").read_text())["rehydration"]

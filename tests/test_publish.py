@@ -3,6 +3,7 @@ the real CLI in a subprocess, huggingface_hub's real HTTP client, an interrupted
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import runpy
@@ -13,8 +14,10 @@ import time
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from curate.card import CardOptions, write_card
+from curate.cli import app
 from curate.engine.local import LocalEngine
 from curate.publish import LocalFile, chunk, local_files
 from curate.recipe import load_recipe
@@ -73,7 +76,9 @@ def test_dry_run_lists_what_publish_uploads(out: Path, tmp_path: Path) -> None:
         planned = listed(dry.stdout)
         assert planned == [f.path_in_repo for f in local_files(out)]
         assert planned[-1] == "README.md" and planned[0].startswith("data/")
-        assert "(new repository)" in dry.stdout
+        assert "Hub not asked" in dry.stdout and hub.state.requests == []
+        compared = run_cli(publish_cmd(out, "--dry-run", "--compare-hub"), env)
+        assert listed(compared.stdout) == planned and "(new repository)" in compared.stdout
         assert all(method == "GET" for method, _ in hub.state.requests), hub.state.requests
 
         done = run_cli(publish_cmd(out, "--commit-files", "5", "--verbose"), env)
@@ -83,14 +88,25 @@ def test_dry_run_lists_what_publish_uploads(out: Path, tmp_path: Path) -> None:
         for path, data in files.items():
             assert data == (out / path).read_bytes(), path
         repo = hub.state.repos[REPO_ID]
-        assert len(repo.commit_messages) == 3 and not repo.private
+        assert len(repo.commit_messages) == math.ceil(len(planned) / 5) and not repo.private
         assert "README.md" in hub.state.preuploaded[-1]
         for stream in (dry.stdout, dry.stderr, done.stdout, done.stderr):
             assert TOKEN not in stream
 
-        again = run_cli(publish_cmd(out, "--dry-run"), env)
+        again = run_cli(publish_cmd(out, "--dry-run", "--compare-hub"), env)
         assert "0 file(s) to upload" in again.stdout and listed(again.stdout) == []
         assert f"{len(planned)} already there" in again.stdout
+
+
+def test_dry_run_needs_no_network(out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "ENDPOINT", "http://192.0.2.1")  # TEST-NET-1: unroutable
+    start = time.perf_counter()
+    result = CliRunner().invoke(app, ["publish", str(out), "--repo", REPO_ID, "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert time.perf_counter() - start < 2.0
+    assert "Hub not asked" in result.output and "README.md" in result.output
 
 
 def test_interrupted_upload_resumes_without_sending_twice(out: Path, tmp_path: Path) -> None:
@@ -156,10 +172,6 @@ def test_refusals_are_one_line_errors(out: Path, tmp_path: Path) -> None:
 
 
 def test_a_card_for_another_repository_is_refused(out: Path) -> None:
-    from typer.testing import CliRunner
-
-    from curate.cli import app
-
     result = CliRunner().invoke(app, ["publish", str(out), "--repo", "x/other", "--dry-run"])
     assert result.exit_code == 2
     assert f"curate card {out} --repo x/other" in " ".join(result.output.split())

@@ -20,7 +20,8 @@ from .conftest import RECIPES
 
 def test_every_stage_has_a_recipe_section_a_phase_and_a_description() -> None:
     entries = registrations()
-    assert [e.name for e in entries][:4] == ["prefilter", "preroute", "opt_out", "url_filter"]
+    first = ["erasure_list", "prefilter", "preroute", "opt_out", "url_filter"]
+    assert [e.name for e in entries][:5] == first
     assert [e.name for e in registrations("corpus")] == ["dedup", "tokenize"]
     for entry in entries:
         assert Recipe.model_fields[entry.section].annotation is entry.config

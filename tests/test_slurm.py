@@ -125,7 +125,8 @@ def test_cli_writes_an_executable_script(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "curate.cli", "slurm", "fra_Latn", "--input",
          "/scratch/cc/*.warc.gz", "--output", "/scratch/out", "--nodes", "2", "--partition",
-         "cpu", "--time", "2:00:00", "--module", "python/3.11", "--script", str(script)],
+         "cpu", "--time", "2:00:00", "--module", "python/3.11", "--script", str(script),
+         "--no-check-inputs"],
         capture_output=True, text=True, cwd=REPO,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -136,3 +137,57 @@ def test_cli_writes_an_executable_script(tmp_path: Path) -> None:
         capture_output=True, text=True, cwd=REPO,
     )  # fmt: skip
     assert bad.returncode == 2 and "--time 'soon'" in bad.stderr
+
+
+def test_paths_expand_as_a_shell_would(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SCRATCH", "/lustre/me")
+    text = job(
+        inputs=["$SCRATCH/cc/*.warc.gz", "${SCRATCH}/b.warc.gz", "~/c.jsonl"],
+        output=Path("~/out"),
+        venv=Path("$SCRATCH/venv"),
+    ).render()
+    assert "--input '/lustre/me/cc/*.warc.gz'" in text
+    assert "--input /lustre/me/b.warc.gz" in text
+    assert f"--input {tmp_path}/home/c.jsonl" in text
+    assert f"--output {tmp_path}/home/out" in text and "source /lustre/me/venv/bin/activate" in text
+    assert "~" not in text.split("set -euo pipefail")[1] and "$SCRATCH" not in text
+    monkeypatch.delenv("SCRATCH")
+    with pytest.raises(SlurmError, match=r"--input '\$SCRATCH/x': \$SCRATCH is not set"):
+        job(inputs=["$SCRATCH/x"]).render()
+
+
+def _submit(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "curate.cli", "slurm", "--nodes", "2", "--partition", "cpu"]
+    command += ["--time", "2:00:00", *args]
+    return subprocess.run(command, capture_output=True, text=True, cwd=REPO, env=env)
+
+
+def test_cli_expands_and_checks_inputs_at_submit_time(tmp_path: Path) -> None:
+    crawl = tmp_path / "crawl"
+    crawl.mkdir()
+    (crawl / "a.warc.gz").write_bytes(b"")
+    recipe = tmp_path / "recipes" / "fra_Latn.yaml"
+    recipe.parent.mkdir()
+    recipe.write_text(f"extends: {RECIPES / 'fra_Latn.yaml'}\n")
+    env = {**os.environ, "HOME": str(tmp_path), "CRAWL": str(crawl)}
+    script = tmp_path / "job.sh"
+    done = _submit(
+        "~/recipes/fra_Latn.yaml", "--input", "$CRAWL/*.warc.gz", "--output", "~/out",
+        "--script", str(script), env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    text = script.read_text()
+    assert f"curate run {recipe} " in text and f"--input '{crawl}/*.warc.gz'" in text
+    assert f"--output {tmp_path}/out" in text
+    missing = _submit(
+        "fra_Latn", "--input", "$CRAWL/*.jsonl", "--input", "~/nope.warc.gz",
+        "--output", "o", env=env,
+    )  # fmt: skip
+    assert missing.returncode == 2
+    assert missing.stderr.strip().splitlines() == [
+        f"error: input not found: {crawl}/*.jsonl matches no file "
+        "(checked at submit time; --no-check-inputs skips)"
+    ]
+    unset = _submit("fra_Latn", "--input", "$NOPE/x", "--output", "o", env=env)
+    assert unset.returncode == 2 and "$NOPE is not set" in unset.stderr

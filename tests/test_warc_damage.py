@@ -8,6 +8,7 @@ real Common Crawl excerpts in ../shared/data/warc.
 from __future__ import annotations
 
 import gzip
+import random
 import uuid
 import zlib
 from collections.abc import Callable
@@ -546,3 +547,47 @@ def test_run_over_damaged_archives_accounts_for_every_record(tmp_path: Path) -> 
         assert texts[address] == text
     assert sum(mojibake(text) for text in texts.values()) == 0
     assert kept["id"].n_unique() == kept.height
+
+
+# --- random damage ----------------------------------------------------------------------------
+
+
+def _damage_at_random(data: bytes, start: int, stop: int, rng: random.Random) -> bytes:
+    """One random change inside ``data[start:stop]``: a byte flipped, a span cut out, or
+    bytes put in."""
+    at = rng.randrange(start, stop)
+    kind = rng.choice(("flip", "cut", "insert"))
+    if kind == "flip":
+        return data[:at] + bytes([data[at] ^ (1 << rng.randrange(8))]) + data[at + 1 :]
+    if kind == "cut":
+        return data[:at] + data[min(at + rng.randint(1, 400), stop) :]
+    return data[:at] + rng.randbytes(rng.randint(1, 400)) + data[at:]
+
+
+@pytest.mark.parametrize("packing", ["gz", "whole-gz", "plain"])
+def test_random_damage_to_one_record_spares_the_others(tmp_path: Path, packing: str) -> None:
+    """Random damage anywhere in one record (its WARC header, HTTP head, body, trailer or gzip
+    member): the reader never raises, the other records come out intact, and the damaged one
+    is read, dropped with a reason, or counted as damage: never lost without a trace."""
+    pages = [page[:6000] for page in real_pages()]  # short pages: more damage lands on heads
+    rng = random.Random(14)
+    for case in range(100):
+        prefix = f"random{case}"
+        records = [page_record(url(prefix, n), page) for n, page in enumerate(pages)]
+        pieces = [gzip.compress(r, mtime=0) for r in records] if packing == "gz" else records
+        hit = rng.randrange(len(pieces))
+        start = sum(len(p) for p in pieces[:hit])
+        data = _damage_at_random(b"".join(pieces), start, start + len(pieces[hit]), rng)
+        path = tmp_path / f"{prefix}.warc{'' if packing == 'plain' else '.gz'}"
+        path.write_bytes(gzip.compress(data, mtime=0) if packing == "whole-gz" else data)
+        rows, stats = read_rows(path)
+        spared = {url(prefix, n) for n in range(len(pages)) if n != hit}
+        intact = {row["url"]: row["html"] for row in rows if row["url"] in spared}
+        assert intact == {
+            url(prefix, n): pages[n].decode("utf-8") for n in range(len(pages)) if n != hit
+        }, case
+        assert 1 <= len(rows) - len(spared) <= 2, (
+            case,
+            [(r["url"], r["drop_reason"]) for r in rows],
+        )
+        assert stats.input_errors == {}, case

@@ -8,10 +8,8 @@ from pathlib import Path
 from curate.card.facts import CardError, Facts, gather
 from curate.card.readme import CardOptions
 from curate.card.stamp import read_stamp, stamped
+from curate.core.layout import EU_SUMMARY, README
 from curate.io.atomic import write_bytes
-
-README = "README.md"
-EU_SUMMARY = "EU_TRAINING_CONTENT_SUMMARY.md"
 
 __all__ = ["EU_SUMMARY", "README", "CardError", "CardOptions", "CardResult", "write_card"]
 
@@ -47,6 +45,8 @@ def write_card(
     result = CardResult(facts)
     stamp = {"stats_sha256": facts.stats_sha256, "repo": options.repo}
     result.written += plots.write_plots(facts)
+    write_bytes(out / readme.RECIPE_YAML, readme.recipe_yaml(facts).encode())
+    result.written.append(readme.RECIPE_YAML)
     if eu_summary:
         write_bytes(out / eu.TOP_DOMAINS_CSV, eu.top_domains_csv(facts).encode())
         text = eu.render(facts, readme.pretty_name(facts, options))

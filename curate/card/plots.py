@@ -18,6 +18,7 @@ WATERFALL_PNG = "assets/drops_waterfall.png"
 LENGTHS_PNG = "assets/document_lengths.png"
 KEPT, DROPPED, TOTAL = "#3b7dd8", "#d9534f", "#4a4a4a"
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+LOG_SPAN = 30  # lengths spanning less than this ratio get a linear axis
 
 
 def _short(value: float, _position: object = None) -> str:
@@ -103,7 +104,7 @@ def waterfall_plot(facts: Facts) -> Figure:
     axis.yaxis.set_major_formatter(SHORT)
     axis.set_ylabel("documents")
     axis.set_ylim(0, read * 1.12 if read else 1)
-    axis.set_title("Documents dropped per stage")
+    axis.set_title("Documents dropped per stage (% = share of all documents read)")
     axis.grid(axis="y", alpha=0.3)
     return figure
 
@@ -127,11 +128,21 @@ def lengths_plot(facts: Facts) -> Figure:
         patch_artist=True,
         boxprops={"facecolor": "#cfe0f7", "edgecolor": KEPT},
     )
-    axis.set_xscale("log")
-    axis.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    low = min(box["whislo"] for box in boxes)
+    high = max(box["whishi"] for box in boxes)
+    scale = "log" if low > 0 and high / low >= LOG_SPAN else "linear"
+    if scale == "log":  # long and short documents both readable
+        axis.set_xscale("log")
+        axis.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axis.xaxis.set_minor_formatter(NullFormatter())
+    else:  # under a decade and a half, a log axis would show one tick or none
+        axis.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+        axis.set_xlim(0, high * 1.05 if high else 1)
     axis.xaxis.set_major_formatter(SHORT)
-    axis.xaxis.set_minor_formatter(NullFormatter())
-    axis.set_xlabel("characters per document (box: quartiles; whiskers: 5th and 95th percentiles)")
+    axis.set_xlabel(
+        f"characters per document, {scale} scale (box: quartiles; whiskers: 5th and 95th "
+        "percentiles)"
+    )
     axis.set_ylabel("language (documents)")
     axis.set_title("Document length per language")
     axis.grid(axis="x", which="both", alpha=0.3)
@@ -139,13 +150,14 @@ def lengths_plot(facts: Facts) -> Figure:
 
 
 def write_plots(facts: Facts) -> list[str]:
-    """Render every figure into ``OUT/assets/``; returns their paths relative to OUT."""
-    written = []
-    for relative, make in (
-        (LANGUAGES_PNG, languages_plot),
-        (WATERFALL_PNG, waterfall_plot),
-        (LENGTHS_PNG, lengths_plot),
-    ):
+    """Render the figures the facts give into ``OUT/assets/``; returns their paths relative to
+    OUT. A run that kept nothing has no language or length figure (and read nothing, no
+    waterfall): the card says so in words."""
+    figures = []
+    if facts.stats["totals"]["docs_read"]:
+        figures.append((WATERFALL_PNG, waterfall_plot))
+    if facts.languages:
+        figures += [(LANGUAGES_PNG, languages_plot), (LENGTHS_PNG, lengths_plot)]
+    for relative, make in figures:
         _save(make(facts), facts.out / relative)
-        written.append(relative)
-    return written
+    return [relative for relative, _ in figures]

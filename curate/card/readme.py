@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +18,7 @@ from curate.card.markdown import (
     percent,
     table,
 )
+from curate.card.settings import StageSettings, parse, stage_settings
 
 SIZE_CATEGORIES = (
     (1_000, "n<1K"),
@@ -33,9 +33,27 @@ SIZE_CATEGORIES = (
     (1_000_000_000_000, "100B<n<1T"),
 )
 TOP_DOMAINS = 20
-# Reading is no registered stage; the others' purposes come from the manifest.
+RECIPE_YAML = "assets/recipe.yaml"
+# For manifests written before stages recorded their description (and for reading, no
+# registered stage).
 STAGE_PURPOSE = {
     "read": "Read WARC / JSONL / Parquet records; drop HTTP errors, non-HTML and empty bodies",
+    "prefilter": "Drop pages too small or without HTML markup, before any parsing",
+    "preroute": "Guess the language from cheap views of the page; drop pages clearly in "
+    "languages the recipe does not keep",
+    "opt_out": "Drop pages that reserve text-and-data-mining rights (TDM header and meta tag, "
+    "robots noai)",
+    "url_filter": "Drop pages whose URL is on a blocklist",
+    "extract": "Extract the main text from HTML with trafilatura",
+    "langid": "Identify the language with fastText; drop low-confidence and unselected languages",
+    "gopher_repetition": "Gopher repetition rules: duplicated lines, paragraphs and n-grams",
+    "gopher_quality": "Gopher quality rules: length, word shape, symbols, lists, stop words",
+    "c4_quality": "C4 rules: terminal punctuation, sentences, code and boilerplate lines",
+    "fineweb_quality": "FineWeb rules: line punctuation, short lines, duplicated characters",
+    "pii": "Replace personal data (e-mail, IP, phone, IBAN, payment card)",
+    "dedup": "Remove exact and MinHash near duplicates across all shards",
+    "tokenize": "Count tokens and write Megatron-LM token shards",
+    "erase": "Documents erased on request after the run (`curate erase`)",
 }
 COLUMN_MEANING = {
     "id": "WARC-Record-ID, or the input's own id",
@@ -47,6 +65,7 @@ COLUMN_MEANING = {
     "language_score": "language-ID probability of `language`",
     "metadata": "JSON object: input fields and stage annotations",
     TOKEN_COLUMN: "tokens in `text` (tokenizer in the manifest)",
+    "minhash_cluster_size": "documents it stands for after dedup (1: unique), for rehydration",
 }
 
 
@@ -67,7 +86,7 @@ def size_category(n: int) -> str:
 def metadata(facts: Facts, options: CardOptions) -> dict[str, Any]:
     """The YAML header: what the Hub indexes and what ``datasets`` loads configs from."""
     tags = sorted({hub_language_tag(code) for code in facts.languages})
-    return {
+    header: dict[str, Any] = {
         "license": options.license,
         "language": tags,
         "multilinguality": "multilingual" if len(facts.languages) > 1 else "monolingual",
@@ -88,6 +107,9 @@ def metadata(facts: Facts, options: CardOptions) -> dict[str, Any]:
             for code in sorted(facts.languages)
         ],
     }
+    if not facts.languages:  # nothing to load: no language tags, no configurations
+        del header["language"], header["configs"], header["multilinguality"]
+    return header
 
 
 def pretty_name(facts: Facts, options: CardOptions) -> str:
@@ -96,6 +118,14 @@ def pretty_name(facts: Facts, options: CardOptions) -> str:
 
 def render(facts: Facts, options: CardOptions) -> str:
     header = yaml.safe_dump(metadata(facts, options), sort_keys=False, allow_unicode=True)
+    if not facts.languages:
+        sections = [
+            _empty_summary(facts, options),
+            _pipeline(facts),
+            _versions(facts),
+            _licence(facts, options),
+        ]
+        return f"---\n{header}---\n\n" + "\n\n".join(sections) + "\n"
     sections = [
         _summary(facts, options),
         _loading(facts, options),
@@ -105,11 +135,28 @@ def render(facts: Facts, options: CardOptions) -> str:
         _sources(facts),
         _lengths(facts),
         _personal_data(facts),
+        *_erasure(facts),
         _opt_out(facts),
         _limitations(facts),
         _licence(facts, options),
     ]
     return f"---\n{header}---\n\n" + "\n\n".join(sections) + "\n"
+
+
+def _empty_summary(facts: Facts, options: CardOptions) -> str:
+    totals = facts.stats["totals"]
+    inputs = len(facts.manifest.get("inputs", []))
+    return "\n".join(
+        [
+            f"# {pretty_name(facts, options)}",
+            "",
+            f"**This run kept no documents.** curate {facts.manifest.get('curate_version', '')} "
+            f"read {count(totals['docs_read'])} document(s) from {inputs} input file(s) with "
+            f"the recipe `{facts.recipe.get('name', '?')}` and dropped every one, each with a "
+            "recorded reason: the table below says at which stage and why. There is no data "
+            "to load.",
+        ]
+    )
 
 
 def _summary(facts: Facts, options: CardOptions) -> str:
@@ -249,10 +296,11 @@ def _languages(facts: Facts) -> str:
 def _purpose(facts: Facts, stage: str) -> str:
     """What a stage does: as the run's manifest recorded it from the stage registry."""
     recorded = {s["name"]: s["description"] for s in facts.manifest.get("stages", [])}
-    return recorded.get(stage) or STAGE_PURPOSE.get(stage, f"see `{stage}` in the recipe")
+    return recorded.get(stage) or STAGE_PURPOSE.get(stage, "a stage of the recipe")
 
 
 def _pipeline(facts: Facts) -> str:
+    described = stage_settings(parse(facts.recipe), facts.stages, list(facts.languages))
     rows = []
     for row in facts.stage_totals():
         dropped = row["docs_in"] - row["docs_kept"]
@@ -261,7 +309,7 @@ def _pipeline(facts: Facts) -> str:
             [
                 f"`{row['stage']}`",
                 _purpose(facts, row["stage"]),
-                _settings(facts.recipe.get(row["stage"])),
+                described.row(row["stage"]),
                 count(row["docs_in"]),
                 count(row["docs_kept"]),
                 f"{count(dropped)} ({percent(dropped, row['docs_in'])})",
@@ -269,16 +317,17 @@ def _pipeline(facts: Facts) -> str:
             ]
         )
     totals = facts.stats["totals"]
-    recipe_yaml = yaml.safe_dump(facts.recipe, sort_keys=False, allow_unicode=True).rstrip()
     errors = facts.stats.get("input_errors") or {}
     lines = [
         "## How it was made",
         "",
         f"{count(totals['docs_read'])} documents read, {count(totals['docs_kept'])} kept, "
-        f"{count(totals['docs_dropped'])} dropped. Stages in order:",
+        f"{count(totals['docs_dropped'])} dropped. Stages in order (a stage's share dropped is "
+        "of the documents that reached it):",
         "",
         table(
-            ["stage", "what it does", "settings", "in", "kept", "dropped", "reasons"],
+            ["stage", "what it does", "settings", "in", "kept", "dropped (share of stage input)"]
+            + ["reasons"],
             rows,
             right=(3, 4, 5),
         ),
@@ -287,26 +336,42 @@ def _pipeline(facts: Facts) -> str:
     if errors:
         listed = ", ".join(f"`{k}` {v:,}" for k, v in errors.items())
         lines += [f"Inputs or records that could not be read at all: {listed}.", ""]
-    lines += [
-        f"![Documents dropped per stage]({plots.WATERFALL_PNG})",
-        "",
-        "<details><summary>The resolved recipe "
-        f"(fingerprint <code>{facts.manifest.get('recipe_fingerprint', '?')[:16]}</code>)"
-        "</summary>",
-        "",
-        "```yaml",
-        recipe_yaml,
-        "```",
-        "",
-        "</details>",
-    ]
+    lines += _per_language_settings(described)
+    if facts.stats["totals"]["docs_read"]:
+        lines += [
+            f"![Documents dropped per stage, as shares of all documents read]"
+            f"({plots.WATERFALL_PNG})",
+            "",
+            "The figure gives each stage's drops as a share of all documents read; the table "
+            "above, as a share of the documents that reached the stage.",
+            "",
+        ]
+    fingerprint = facts.manifest.get("recipe_fingerprint", "?")[:16]
+    lines.append(
+        f"The resolved recipe, every setting included: [`{RECIPE_YAML}`]({RECIPE_YAML}) "
+        f"(fingerprint `{fingerprint}`)."
+    )
     return "\n".join(lines)
 
 
-def _settings(section: Any) -> str:
-    if not isinstance(section, dict):
-        return ""
-    return ", ".join(f"{k}={json.dumps(v)}" for k, v in section.items() if v not in (None, {}, []))
+def _per_language_settings(described: StageSettings) -> list[str]:
+    columns = described.table_columns()
+    if not columns:
+        return []
+    header = ["language", *[f"{stage}: {key}" for stage, key in columns]]
+    return [
+        "Settings that differ between languages (rules set to `off` do not apply):",
+        "",
+        table(header, described.table_rows(), right=range(1, len(header))),
+        "",
+    ]
+
+
+def recipe_yaml(facts: Facts) -> str:
+    """The resolved recipe the run used, as written to ``assets/recipe.yaml``."""
+    fingerprint = facts.manifest.get("recipe_fingerprint", "?")
+    body = yaml.safe_dump(facts.recipe, sort_keys=False, allow_unicode=True)
+    return f"# The resolved recipe of this run (fingerprint {fingerprint}).\n{body}"
 
 
 def _versions(facts: Facts) -> str:
@@ -467,15 +532,48 @@ def _personal_data(facts: Facts) -> str:
     rows = [
         [f"`{code}`", *[count(counts.get(k, 0)) for k in kinds]] for code, counts in pii.items()
     ]
+    described = stage_settings(parse(facts.recipe), ["pii"], list(facts.languages))
     lines += [
-        "Personal data found by the PII stage was replaced before the data was written "
-        f"(settings: {_settings(facts.recipe.get('pii')) or 'see the recipe'}). Replacements:",
+        "Personal data found by the PII stage was replaced before the data was written: "
+        f"{described.row('pii')}. Replacements:",
         "",
         table(["language", *kinds], rows, right=range(1, len(kinds) + 1)),
         "",
         "Names, postal addresses and other personal data no pattern matches remain.",
     ]
     return "\n".join(lines)
+
+
+def _erasure(facts: Facts) -> list[str]:
+    """The right-to-erasure section, when documents were erased (none otherwise)."""
+    summary = facts.stats.get("erase") or {}
+    listed = sum(
+        entry["dropped"].get("erased", 0)
+        for entry in facts.stats["stages"].get("erasure_list", {}).values()
+    )
+    if not summary and not listed:
+        return []
+    lines = ["## Right to erasure", ""]
+    if summary:
+        per_language = ", ".join(
+            f"{language_name(code)} {count(n)}"
+            for code, n in summary["documents_per_language"].items()
+        )
+        lines.append(
+            f"**{count(summary['documents'])} documents were erased on request** after the run "
+            f"({summary['requests']} request(s); {per_language}): they are gone from the shards, "
+            "token files, drop ledgers and counts above (stage `erase`)."
+        )
+    if listed:
+        lines.append(
+            f"{count(listed)} documents on the erasure list were dropped before extraction "
+            "(stage `erasure_list`, reason `erased`)."
+        )
+    lines.append(
+        "The erasure list holds sha256 hashes of the erased URLs, domains and ids, never the "
+        "URLs themselves; every later run of this output drops them again."
+    )
+    return ["\n".join(lines)]
 
 
 def _opt_out(facts: Facts) -> str:

@@ -21,6 +21,11 @@ class DedupConfig(Section):
     every language; a list of languages deduplicates those together (each other language on its
     own). ``keep`` picks the one document kept per cluster: ``first`` in corpus order (language,
     shard, row) or ``longest`` text (ties to the first).
+
+    ``partitions`` (a power of two; default one per about half a million documents) splits the
+    clustering into tasks that each hold one partition. ``index`` names a directory of earlier
+    runs' kept documents: this run drops documents that duplicate one of them, then appends its
+    own kept documents under ``index_run`` (default: a name derived from this run).
     """
 
     enabled: bool = True
@@ -33,6 +38,16 @@ class DedupConfig(Section):
     scope: Literal["language", "all"] | list[str] = "language"
     keep: Literal["first", "longest"] = "first"
     batch_size: int = Field(2048, gt=0)
+    partitions: int | None = Field(None, ge=1, le=1 << 16)
+    index: str | None = None
+    index_run: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+    @field_validator("partitions")
+    @classmethod
+    def _power_of_two(cls, value: int | None) -> int | None:
+        if value is not None and value & (value - 1):
+            raise ValueError("partitions must be a power of two")
+        return value
 
     @field_validator("scope")
     @classmethod

@@ -25,7 +25,8 @@ from typing import Any
 import pyarrow as pa
 
 from curate.core.errors import RunError, require_extra
-from curate.engine.unit import ProgressCallback, WorkUnit, run_unit
+from curate.engine.ray_logs import StderrFilter
+from curate.engine.unit import Advance, ProgressCallback, WorkUnit, run_unit
 from curate.pipeline import build_stages
 from curate.recipe import Recipe
 
@@ -115,6 +116,7 @@ class RayEngine:
     wait_seconds: float = WAIT_SECONDS
     _started: bool = field(default=False, init=False)
     _depth: int = field(default=0, init=False)
+    _stderr: StderrFilter = field(default_factory=StderrFilter, init=False)
 
     def __enter__(self) -> RayEngine:
         require_extra("ray", "ray", "the Ray engine")
@@ -123,6 +125,19 @@ class RayEngine:
         self._depth += 1
         if self._depth > 1 or ray.is_initialized():
             return self
+        try:
+            self._start_or_join()
+        except BaseException:
+            self._depth -= 1
+            raise
+        # After ray.init, so the processes it starts keep the real standard error.
+        self._stderr.__enter__()
+        self._started = True
+        return self
+
+    def _start_or_join(self) -> None:
+        import ray
+
         quiet = {"logging_level": logging.WARNING, "log_to_driver": False}
         if self.address:
             join_cluster(self.address, self.wait_nodes, self.wait_seconds, **quiet)
@@ -133,8 +148,6 @@ class RayEngine:
                 include_dashboard=False,
                 **quiet,
             )
-        self._started = True
-        return self
 
     def __exit__(self, *exc: object) -> None:
         import ray
@@ -142,6 +155,7 @@ class RayEngine:
         self._depth -= 1
         if self._depth == 0 and self._started:
             ray.shutdown()
+            self._stderr.__exit__(None, None, None)
             self._started = False
 
     def map(self, function: Callable[[Any], Any], items: list[Any]) -> list[Any]:
@@ -165,7 +179,7 @@ class RayEngine:
         units: list[WorkUnit],
         recipe: Recipe,
         out: Path,
-        on_docs: ProgressCallback,
+        on_progress: ProgressCallback,
         on_unit: UnitDone,
     ) -> None:
         if not units:
@@ -175,7 +189,7 @@ class RayEngine:
             for attempt in range(ATTEMPTS):
                 if attempt:
                     log.warning("ray: %d units incomplete, running them again", len(remaining))
-                remaining = self._run_once(remaining, recipe, out, on_docs, on_unit)
+                remaining = self._run_once(remaining, recipe, out, on_progress, on_unit)
                 if not remaining:
                     return
         names = ", ".join(u.name for u in remaining)
@@ -186,7 +200,7 @@ class RayEngine:
         units: list[WorkUnit],
         recipe: Recipe,
         out: Path,
-        on_docs: ProgressCallback,
+        on_progress: ProgressCallback,
         on_unit: UnitDone,
     ) -> list[WorkUnit]:
         """One pass over ``units``; returns those that did not finish."""
@@ -199,7 +213,8 @@ class RayEngine:
                     continue
                 finished.add(number)
                 result = json.loads(text)
-                on_docs(result["stats"]["totals"]["docs_read"])
+                docs = result["stats"]["totals"]["docs_read"]
+                on_progress(Advance(docs, result.pop("input_bytes")))
                 on_unit(result)
         return [unit for number, unit in enumerate(units) if number not in finished]
 

@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from curate.core.stage import Stage
 from curate.io.atomic import write_json
+from curate.io.position import forget, position
 from curate.io.readers import read_batches
 from curate.io.rejected import RejectedWriter, rejected_paths
 from curate.io.writer import LEDGER_SCHEMA, ParquetSink, ShardWriter, ledger_rows
@@ -37,7 +38,17 @@ from curate.schema import WORKING_COLUMNS, split_kept
 from curate.stats import RunStats
 
 log = logging.getLogger(__name__)
-ProgressCallback = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Advance:
+    """Progress since the last report: documents read, and bytes of the input file behind them."""
+
+    docs: int
+    input_bytes: int
+
+
+ProgressCallback = Callable[[Advance], None]
 WRITE_STEP = "write"
 SAFE_CHARACTERS = frozenset(string.ascii_letters + string.digits + "._-")
 FOLDER_SEPARATOR = "+"
@@ -127,6 +138,7 @@ class BatchRecord:
     ledger: list[pa.Table] = field(default_factory=list)
     rejected: list[tuple[pa.Table, str]] = field(default_factory=list)
     docs_read: int = 0
+    input_bytes: int = 0  # how far into the input file reading was after this batch
     final: bool = False
 
     def to_bytes(self) -> bytes:
@@ -163,12 +175,16 @@ def read_unit(unit: WorkUnit, number: int, recipe: Recipe) -> Iterator[BatchReco
         stats = RunStats()
         stats.record(READ_STAGE, batch, batch, 0.0)
         kept, dropped = split_kept(batch)
-        record = BatchRecord(number, index, kept, stats, docs_read=batch.num_rows)
+        record = BatchRecord(
+            number, index, kept, stats, docs_read=batch.num_rows, input_bytes=position(unit.path)
+        )
         if dropped.num_rows and recipe.output.keep_dropped_ledger:
             record.ledger.append(ledger_rows(dropped, READ_STAGE))
         yield record
         index += 1
-    yield BatchRecord(number, index, None, unit_stats, final=True)
+    forget(unit.path)
+    size = unit.path.stat().st_size
+    yield BatchRecord(number, index, None, unit_stats, input_bytes=size, final=True)
 
 
 def apply_stage(record: BatchRecord, stage: Stage, aside: SetAside) -> BatchRecord:
@@ -190,16 +206,17 @@ def apply_stage(record: BatchRecord, stage: Stage, aside: SetAside) -> BatchReco
 class UnitAssembler:
     """Writes one unit's records to its shards, ledger and rejected files in batch order.
 
+
     The files go to the unit's staging folder and move into the output together when the
     unit is complete, before its done marker: a unit whose process dies leaves no file of its
-    own in the output, and the next attempt starts from an empty staging folder.
+    own in the output, and the next attempt starts from an empty staging folder. ``schema``
+    is the output schema of the stages that made the records (``output_schema``).
     """
 
-    def __init__(self, unit: WorkUnit, recipe: Recipe, out: Path) -> None:
+    def __init__(self, unit: WorkUnit, recipe: Recipe, out: Path, schema: pa.Schema) -> None:
         self.unit, self.out = unit, out
         _clear_partial_output(out, unit)
         self.staging = staging_dir(out, unit)
-        schema = output_schema(recipe)
         self._shards = ShardWriter(self.staging, unit.name, schema, recipe.output)
         ledger_path = self.staging / "dropped" / f"{unit.name}.parquet"
         self._ledger = ParquetSink(ledger_path, LEDGER_SCHEMA, recipe.output)
@@ -208,29 +225,38 @@ class UnitAssembler:
         self._pending: dict[int, BatchRecord] = {}
         self._next = 0
         self._batches: int | None = None
+        self._input_bytes = 0  # reported so far
+        self._size = 0
         self.repeated = 0
 
     @property
     def complete(self) -> bool:
         return self._batches is not None and self._next == self._batches
 
-    def add(self, record: BatchRecord) -> int:
-        """Take a record; write every batch now in sequence. Returns the documents written."""
+    def add(self, record: BatchRecord) -> Advance:
+        """Take a record; write every batch now in sequence. Returns the progress made: the
+        documents written and the input read up to them (the whole file once complete)."""
         if record.final and self._batches is None:
             self._batches = record.index
+            self._size = record.input_bytes
             self._stats.merge(record.stats)
         elif not record.final and record.index >= self._next and record.index not in self._pending:
             self._pending[record.index] = record
         else:
             # A retried task sends its unit's records again; the first copy of each counts.
             self.repeated += 1
-        written = 0
+        written, reached = 0, self._input_bytes
         while self._next in self._pending:
             batch = self._pending.pop(self._next)
             self._write(batch)
             written += batch.docs_read
+            reached = max(reached, batch.input_bytes)
             self._next += 1
-        return written
+        if self.complete:
+            reached = self._size
+        advance = Advance(written, reached - self._input_bytes)
+        self._input_bytes = reached
+        return advance
 
     def _write(self, record: BatchRecord) -> None:
         for rows in record.ledger:
@@ -270,7 +296,7 @@ class UnitAssembler:
         result = {"unit": self.unit.name, "input": str(self.unit.path), "source": self.unit.source}
         result["stats"] = self._stats.to_dict(True)
         write_json(done_marker(self.out, self.unit), result)
-        result["files"] = files
+        result["files"], result["input_bytes"] = files, self._size
         totals = result["stats"]["totals"]
         log.info(
             "unit %s: read %d docs, kept %d, dropped %d",
@@ -312,11 +338,11 @@ def run_unit(
 ) -> dict[str, Any]:
     """One input through ``stages`` (set up already) to its files and done marker."""
     aside = SetAside.of(recipe)
-    assembler = UnitAssembler(unit, recipe, out)
+    assembler = UnitAssembler(unit, recipe, out, output_schema(stages))
     for record in read_unit(unit, number, recipe):
         for stage in stages:
             record = apply_stage(record, stage, aside)
-        written = assembler.add(record)
-        if progress is not None and written:
-            progress(written)
+        advance = assembler.add(record)
+        if progress is not None and (advance.docs or advance.input_bytes):
+            progress(advance)
     return assembler.finish()

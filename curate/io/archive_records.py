@@ -3,11 +3,12 @@
 A record is trusted when its header parses and its declared length ends at a record boundary:
 the trailer (CRLF CRLF for WARC, a newline for ARC; a few CR/LF either way), then the end of
 the file, the next record's start line or the next gzip member. Otherwise the record is
-reported damaged (``corrupt_record``) and reading resumes at the next record start inside or
-after it: a line ``WARC/1.x`` (ARC: a record header line) at a line start or gzip member
-start. Bytes between records that start no record are one ``corrupt_record``; a record the
-file ends inside is a ``truncated_record``. Only a file in which no record starts at all is
-unreadable (:class:`UnreadableArchive`).
+reported damaged (``corrupt_record``) and reading resumes at the next record start after
+its own: a line ``WARC/1.x`` (ARC: a record header line) at a line start or gzip member
+start, or, since damage may have taken the previous trailer, mid-line if a whole plausible
+WARC header follows. Bytes between records that start no record are one ``corrupt_record``;
+a record the file ends inside is a ``truncated_record``. Only a file in which no record
+starts at all is unreadable (:class:`UnreadableArchive`).
 
 Blocks are kept up to ``keep`` bytes; the rest of a longer block is skipped unread into
 memory, watching for a record start inside it (a length too long by far).
@@ -136,15 +137,21 @@ class Framer:
             offset += 1
         return offset
 
-    def _is_start(self, offset: int) -> bool:
+    def _is_start(self, offset: int, resync: bool = False) -> bool:
+        """Whether a record starts at ``offset``: a start line at a line or member start. When
+        resyncing after damage, a WARC record may also start mid-line (the damage took the
+        previous trailer) if a whole plausible header follows."""
         stream = self.stream
-        if offset > 0 and not (
-            stream.is_segment_start(offset) or stream.startswith(b"\n", offset - 1)
-        ):
+        line_start = (
+            offset == 0 or stream.is_segment_start(offset) or stream.startswith(b"\n", offset - 1)
+        )
+        if not (line_start or resync and self.arc is False):
             return False
         if self.arc is not True and stream.startswith(WARC_MARKER, offset):
             line_end = stream.find(b"\n", offset, offset + 16)
             if line_end > 0 and _WARC_START.fullmatch(stream.get(offset, line_end + 1)):
+                if not (line_start or self._plausible_header(offset)):
+                    return False
                 self.arc = False
                 return True
         if self.arc is not False:
@@ -153,6 +160,13 @@ class Framer:
                 self.arc = True
                 return True
         return False
+
+    def _plausible_header(self, offset: int) -> bool:
+        try:
+            headers = self._header(offset)[0]
+        except Damaged:
+            return False
+        return "warc-type" in headers and "warc-record-id" in headers
 
     def _next_start(self, offset: int, stop: int | None = None, discard: bool = False) -> int:
         """The first record start in [offset, stop), -1 if none. Before the first record, only
@@ -163,13 +177,13 @@ class Framer:
             if found < 0:
                 return -1
             candidate = found + 1 if marker == b"\n" else found
-            if self._is_start(candidate):
+            if self._is_start(candidate, resync=True):
                 return candidate
             offset = found + 1
 
     def _read(self, offset: int) -> tuple[ArchiveRecord, int]:
         """The record starting at ``offset`` (a start line) and where reading goes on."""
-        if not self._is_start(offset):
+        if not self._is_start(offset, resync=True):
             start = self._next_start(offset + 1, discard=True)
             if start < 0 and self.stream.truncated:
                 detail = "file ends inside a gzip member"
@@ -190,7 +204,8 @@ class Framer:
         if next_offset is None:
             detail = f"length {length} does not end at a record boundary"
             record = ArchiveRecord(offset, headers, block, length, CORRUPT, detail)
-            return record, self._next_start(block_start)
+            # from the record's start: a damaged header may have ended inside the next record
+            return record, self._next_start(offset + 1)
         return ArchiveRecord(offset, headers, block, length), next_offset
 
     def _header(self, offset: int) -> tuple[dict[str, str], int, int]:
@@ -200,14 +215,13 @@ class Framer:
             line_end = stream.find(b"\n", offset, offset + MAX_HEADER_BYTES)
             headers, length = _arc_headers(stream.get(offset, line_end + 1))
             return headers, line_end + 1, length
-        ends = [
-            end + len(blank)
-            for blank in (b"\n\r\n", b"\n\n")
-            if (end := stream.find(blank, offset, offset + MAX_HEADER_BYTES)) >= 0
-        ]
-        if not ends:
+        # the blank line ending the header: CRLF, or LF as some writers have it (searched only
+        # before the CRLF one, not through the block)
+        crlf = stream.find(b"\n\r\n", offset, offset + MAX_HEADER_BYTES)
+        lf = stream.find(b"\n\n", offset, crlf if crlf >= 0 else offset + MAX_HEADER_BYTES)
+        if lf < 0 and crlf < 0:
             raise Damaged(f"WARC header without an end in {MAX_HEADER_BYTES} bytes")
-        block_start = min(ends)
+        block_start = lf + 2 if lf >= 0 else crlf + 3
         headers, length = _warc_headers(stream.get(offset, block_start))
         return headers, block_start, length
 
@@ -221,20 +235,17 @@ class Framer:
             after += 1
         if stream.at_eof(after) or stream.is_segment_start(after) or self._is_start(after):
             return after
+        # Bytes that start no record after an intact trailer: garbage after a good record,
+        # reported on their own.
         exact = b"\n" if self.arc else b"\r\n\r\n"
-        if not stream.startswith(exact, block_end):
-            return None
-        # Bytes that start no record follow an intact trailer. In a gzip file whose record
-        # started a member, the member framing says the length is wrong; else they are garbage
-        # after a good record, reported on their own.
-        return None if stream.gzip and stream.is_segment_start(offset) else after
+        return after if stream.startswith(exact, block_end) else None
 
     def _ended_inside(
         self, offset: int, headers: dict[str, str], block_start: int, length: int
     ) -> tuple[ArchiveRecord, int]:
         """The file ends inside the declared block: a truncated record, unless a record starts
         inside the block (the length was wrong)."""
-        start = self._next_start(block_start)
+        start = self._next_start(offset + 1)
         block = self.stream.get(block_start, self.stream.end)
         if start >= 0:
             detail = f"length {length} runs into the next record"
@@ -251,7 +262,7 @@ class Framer:
         self.stream.ensure(head_end)
         head = self.stream.get(block_start, min(head_end, self.stream.end))
         block_end = block_start + length
-        start = self._next_start(block_start, block_end, discard=True)
+        start = self._next_start(offset + 1, block_end, discard=True)
         if start >= 0:
             detail = f"length {length} runs into the next record"
             return ArchiveRecord(offset, headers, head, length, CORRUPT, detail), start

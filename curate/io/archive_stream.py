@@ -143,9 +143,11 @@ class ArchiveStream:
                 continue
             if self._inflate_step():
                 return True
-        if self._inflater is not None:
-            self.truncated = True  # the file ends inside a member
-            self._inflater = None
+        if self._inflater is not None:  # the file ends inside a member ...
+            if self._skip_damaged_member():  # ... a cut one, read on into the next
+                self._mark_lost_member()
+                return True
+            self.truncated = True  # ... the last one, cut off
             if not self._member_output:
                 self._mark_lost_member()
                 return True
@@ -186,7 +188,8 @@ class ArchiveStream:
         try:
             out = self._inflater.decompress(chunk, INFLATE_STEP)
         except isal_zlib.error:
-            self._skip_damaged_member()
+            if not self._skip_damaged_member():
+                self.damaged_members += 1
             self._mark_lost_member()
             return True
         if self._inflater.eof:  # at the end, unconsumed_tail is stale: unused_data counts
@@ -199,17 +202,18 @@ class ArchiveStream:
         self._member_output += len(out)
         return bool(out)
 
-    def _skip_damaged_member(self) -> None:
-        """A deflate or CRC error: go on at the next gzip header after the damaged member's
-        start. The inflater may have read past the member's end, a truncated member's
-        into the next member's bytes, before failing: those are read again."""
-        self.damaged_members += 1
+    def _skip_damaged_member(self) -> bool:
+        """Go on at the next gzip header after the current member's start; False if there is
+        none. A damaged or cut member's inflater may have run on into the next members'
+        bytes (failing there, or not at all): those are read again."""
         self._inflater = None
         self._load(self._member_offset + 1)
         while (header := self._pending.find(GZIP_HEADER)) < 0:
             if len(self._pending) < READ_BYTES:  # the file ends without another member
                 self._pos = len(self._pending)
-                return
+                return False
             # a header may straddle the end of what was read
             self._load(self._pending_offset + len(self._pending) - len(GZIP_HEADER) + 1)
         self._pos = header
+        self.damaged_members += 1
+        return True

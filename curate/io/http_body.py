@@ -99,11 +99,12 @@ def parse_response(block: bytes) -> HttpMessage:
     """Split an HTTP response block into status, headers and (raw) body."""
     if not block.startswith(b"HTTP/"):
         raise BadHttp("no HTTP status line")
-    ends = [i for i in (block.find(CRLF_BLANK), block.find(LF_BLANK)) if i >= 0]
-    if not ends:
+    # the blank line ending the head: CRLF, or LF (ClueWeb), searched only before the CRLF one
+    crlf = block.find(CRLF_BLANK)
+    lf = block.find(LF_BLANK, 0, crlf if crlf >= 0 else len(block))
+    if lf < 0 and crlf < 0:
         raise BadHttp("HTTP head without an end")
-    end = min(ends)
-    head_end = end + (4 if block.startswith(CRLF_BLANK, end) else 2)
+    end, head_end = (lf, lf + 2) if lf >= 0 else (crlf, crlf + 4)
     lines = block[:end].decode("latin-1").split("\n")
     parts = lines[0].split(None, 2)
     status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
@@ -253,7 +254,8 @@ def decode_page(body: bytes, content_type: str | None) -> str:
     """The page as text; undecodable bytes become U+FFFD one by one. NULs are removed: lxml
     refuses them and they carry nothing in HTML."""
     encoding = page_encoding(body, content_type)
-    if encoding == "utf-8":
-        body = body.removeprefix(UTF8_BOM)
+    if encoding == "utf-8" and body.startswith(UTF8_BOM):
+        body = body[len(UTF8_BOM) :]
     text = body.decode(encoding, errors="replace")
-    return text.replace("\x00", "") if "\x00" in text else text
+    # a NUL byte is searched in the bytes (memchr), the text is only searched when one is there
+    return text.replace("\x00", "") if b"\x00" in body else text

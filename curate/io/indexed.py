@@ -117,6 +117,33 @@ class IndexedDatasetWriter:
         return lengths
 
 
+def read_index(prefix: Path) -> tuple[np.dtype, np.ndarray, np.ndarray]:
+    """The dtype, document lengths and pointers of ``PREFIX.idx``, checked against each other
+    (not against ``PREFIX.bin``, which :class:`IndexedDataset` checks)."""
+    index = idx_path(prefix)
+    try:
+        raw = index.read_bytes()
+    except OSError as error:
+        raise IndexedDatasetError(f"{index}: cannot read: {error}") from None
+    if len(raw) < HEADER_BYTES or raw[: len(MAGIC)] != MAGIC:
+        raise IndexedDatasetError(f"{index}: not a Megatron indexed dataset (bad header)")
+    version, code, count, doc_count = struct.unpack_from("<QBQQ", raw, len(MAGIC))
+    codes = {c: d for d, c in DTYPE_CODES.items()}
+    if version != VERSION or code not in codes:
+        raise IndexedDatasetError(f"{index}: unsupported version {version} or dtype {code}")
+    dtype = codes[code].newbyteorder("<")
+    expected = HEADER_BYTES + count * 12 + doc_count * 8
+    if len(raw) < expected:
+        raise IndexedDatasetError(f"{index}: truncated ({len(raw)} of {expected} bytes)")
+    lengths = np.frombuffer(raw, "<i4", count, HEADER_BYTES)
+    pointers = np.frombuffer(raw, "<i8", count, HEADER_BYTES + count * 4)
+    starts = np.cumsum(lengths, dtype=np.int64) - lengths
+    if (lengths < 0).any() or (pointers != starts * dtype.itemsize).any():
+        # a damaged index would point reads outside the .bin or at other documents
+        raise IndexedDatasetError(f"{index}: document lengths and pointers disagree")
+    return dtype, lengths, pointers
+
+
 class IndexedDataset:
     """Reads a ``.bin``/``.idx`` pair: ``dataset[i]`` is document i's token ids.
 
@@ -126,27 +153,7 @@ class IndexedDataset:
 
     def __init__(self, prefix: Path) -> None:
         self.prefix = Path(prefix)
-        index = idx_path(self.prefix)
-        try:
-            raw = index.read_bytes()
-        except OSError as error:
-            raise IndexedDatasetError(f"{index}: cannot read: {error}") from None
-        if len(raw) < HEADER_BYTES or raw[: len(MAGIC)] != MAGIC:
-            raise IndexedDatasetError(f"{index}: not a Megatron indexed dataset (bad header)")
-        version, code, count, doc_count = struct.unpack_from("<QBQQ", raw, len(MAGIC))
-        codes = {c: d for d, c in DTYPE_CODES.items()}
-        if version != VERSION or code not in codes:
-            raise IndexedDatasetError(f"{index}: unsupported version {version} or dtype {code}")
-        self.dtype = codes[code].newbyteorder("<")
-        expected = HEADER_BYTES + count * 12 + doc_count * 8
-        if len(raw) < expected:
-            raise IndexedDatasetError(f"{index}: truncated ({len(raw)} of {expected} bytes)")
-        self.lengths = np.frombuffer(raw, "<i4", count, HEADER_BYTES)
-        self.pointers = np.frombuffer(raw, "<i8", count, HEADER_BYTES + count * 4)
-        starts = np.cumsum(self.lengths, dtype=np.int64) - self.lengths
-        if (self.lengths < 0).any() or (self.pointers != starts * self.dtype.itemsize).any():
-            # a damaged index would point reads outside the .bin or at other documents
-            raise IndexedDatasetError(f"{index}: document lengths and pointers disagree")
+        self.dtype, self.lengths, self.pointers = read_index(self.prefix)
         data = bin_path(self.prefix)
         size = data.stat().st_size if data.exists() else -1
         if size != self.num_tokens * self.dtype.itemsize:

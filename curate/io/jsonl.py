@@ -21,6 +21,7 @@ from typing import IO, Any
 
 from curate.io.config import ReadConfig
 from curate.io.fields import document_row
+from curate.io.position import track
 from curate.io.zstd import ZstdReader
 from curate.stats import RunStats
 
@@ -34,11 +35,18 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def _open_binary(path: Path) -> IO[bytes]:
+    """The input's bytes, decompressed; its position (for progress) is the file's own."""
     if path.name.endswith(".gz"):
-        return gzip.open(path, "rb")
+        compressed = gzip.open(path, "rb")  # noqa: SIM115 (the caller closes it)
+        track(path, compressed.fileobj)  # type: ignore[arg-type]
+        return compressed
     if path.name.endswith(".zst"):
-        return ZstdReader(path)
-    return open(path, "rb")
+        reader = ZstdReader(path)
+        track(path, reader.compressed_file)
+        return reader  # type: ignore[return-value]
+    stream = open(path, "rb")  # noqa: SIM115 (the caller closes it)
+    track(path, stream)
+    return stream
 
 
 def _has_lone_surrogate(value: Any) -> bool:

@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 
 from curate.io.config import ReadConfig
 from curate.io.fields import document_row
+from curate.io.position import set_position
 from curate.stats import RunStats
 
 log = logging.getLogger(__name__)
@@ -73,12 +74,14 @@ def read_parquet(
         log.warning("read %s: no column %r (read.text_column)", path, config.text_column)
         return
     first_row = 0
+    size, rows = path.stat().st_size, max(parquet.metadata.num_rows, 1)
     for group in range(parquet.num_row_groups):
         group_rows = parquet.metadata.row_group(group).num_rows
         done = 0
         try:
             for row in _row_group_rows(parquet, group, source, first_row, config):
                 done += 1
+                set_position(path, size * (first_row + done) // rows)  # by rows: for progress
                 yield row
         except (OSError, pa.ArrowException) as error:
             stats.record_input_error("corrupt_row_group")

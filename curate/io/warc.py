@@ -18,6 +18,7 @@ from curate.io.archive_records import ArchiveRecord, Framer, UnreadableArchive
 from curate.io.archive_stream import ArchiveStream
 from curate.io.config import ReadConfig
 from curate.io.http_body import BadHttp, decode_body, decode_page, parse_response
+from curate.io.position import track
 from curate.schema import metadata_json
 from curate.stats import RunStats
 
@@ -29,6 +30,7 @@ BINARY_CONTROL_SHARE = 0.1
 CONTROL_BYTES = bytes([*range(9), *range(14, 32)])
 BINARY_SIGNATURES = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b")
 DOCUMENT_TYPES = frozenset({"response", "conversion"})
+OTHER_TYPES = frozenset({"warcinfo", "request", "metadata", "revisit", "resource", "continuation"})
 # Room for the HTTP head on top of a document of ``read.max_document_bytes``.
 HTTP_HEAD_BYTES = 1 << 20
 
@@ -104,12 +106,14 @@ def _record_row(record: ArchiveRecord, source: str, config: ReadConfig) -> dict[
         "date": headers.get("warc-date"),
         "source": source,
     }
-    if record.damage is not None:
+    if record.damage is not None or record.type not in DOCUMENT_TYPES:
+        reason = record.damage or "unknown_record_type"
+        detail = record.detail or f"WARC-Type {record.type!r}"
         log.warning(
             "read %s: record at byte %d (%s) dropped: %s, %s",
-            source, record.offset, row["url"], record.damage, record.detail,
+            source, record.offset, row["url"], reason, detail,
         )  # fmt: skip
-        return {**row, "drop_reason": record.damage}
+        return {**row, "drop_reason": reason}
     fields = (
         _conversion_fields(record, config)
         if record.type == "conversion"
@@ -122,11 +126,10 @@ def _record_row(record: ArchiveRecord, source: str, config: ReadConfig) -> dict[
 
 
 def _is_document(record: ArchiveRecord) -> bool:
-    """Response and conversion records are documents; so is a damaged record of unknown type
-    (garbage, an unreadable header): it may have been one."""
-    if record.type in DOCUMENT_TYPES:
-        return True
-    return record.damage is not None and not record.type
+    """Response and conversion records are documents; so is a record of another type than
+    the standard's (a damaged ``WARC-Type``, or none) or of none (garbage, an unreadable
+    header): it may have been one."""
+    return record.type not in OTHER_TYPES
 
 
 def read_warc(
@@ -136,6 +139,7 @@ def read_warc(
     source = source or path.name
     keep = config.max_document_bytes + HTTP_HEAD_BYTES
     with open(path, "rb") as raw:
+        track(path, raw)
         stream = ArchiveStream(raw)
         try:
             for record in Framer(stream, keep).records():

@@ -74,6 +74,11 @@ class ZstdReader(io.RawIOBase):
         )
         self._checked = False
 
+    @property
+    def compressed_file(self) -> IO[bytes]:
+        """The ``.zst`` file itself (its position is how far reading is)."""
+        return self._file
+
     def readable(self) -> bool:
         return True
 

@@ -14,6 +14,12 @@ proportion to their weights. Targets are whole tokens summing to the budget. Eac
 documents are then chosen: every document once per whole epoch, then a seeded random sample
 of documents whose tokens come closest to the remainder, so a language's tokens are within
 one document of its target.
+
+``rehydration`` (optional) first repeats each document by a weight of its ``minhash_cluster_size``
+(the dedup pass's count of the documents it stands for), FineWeb-2's rehydration: by default 1
+copy of a unique document, 2 or 3 of a cluster of 2 or 3, 3 of 4, 5 of 5-99, 8 of 100-999 and 1
+of a cluster of 1000 or more (taken as low quality). ``languages`` sets another function per
+language (``{1: 1}`` leaves a language as it is). Strategies then share the rehydrated tokens.
 """
 
 from __future__ import annotations
@@ -26,11 +32,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import yaml
 from pydantic import Field, ValidationError, model_validator
 from rich.table import Table
 
 from curate.core.config import Section
+from curate.erasure import state as erasure
 from curate.io.indexed import IndexedDataset, IndexedDatasetError
 from curate.mixture.write import Sources, blend_lines, write_reports, write_shards
 from curate.recipe import format_validation_error
@@ -38,10 +47,33 @@ from curate.stages.tokenize_pass import SUMMARY_FILE, TOKENS_DIR
 from curate.strict_yaml import YamlRefused, load_yaml
 
 IDENTITY_KEYS = ("file", "sha256", "vocab_size", "bos_id", "eos_id", "dtype")
+CLUSTER_SIZE = "minhash_cluster_size"
+FINEWEB2_WEIGHTS = {1: 1, 2: 2, 3: 3, 5: 5, 100: 8, 1000: 1}
 
 
 class MixError(ValueError):
     """A mixture that cannot be built; the message says why."""
+
+
+class Rehydration(Section):
+    """Copies of a document by its cluster size: ``{smallest size: copies}``, step-wise."""
+
+    weights: dict[int, int] = Field(default_factory=lambda: dict(FINEWEB2_WEIGHTS))
+    languages: dict[str, dict[int, int]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _steps(self) -> Rehydration:
+        for steps in [self.weights, *self.languages.values()]:
+            if 1 not in steps or min(steps) < 1 or min(steps.values()) < 1:
+                raise ValueError("rehydration weights map sizes >= 1 (1 included) to copies >= 1")
+        return self
+
+    def copies(self, language: str, sizes: np.ndarray) -> np.ndarray:
+        """Each document's copies, from its cluster size."""
+        steps = self.languages.get(language, self.weights)
+        bounds = np.array(sorted(steps), np.int64)
+        copies = np.array([steps[b] for b in sorted(steps)], np.int64)
+        return copies[np.searchsorted(bounds, np.maximum(sizes, 1), side="right") - 1]
 
 
 class MixtureConfig(Section):
@@ -56,6 +88,7 @@ class MixtureConfig(Section):
     seed: int = 0
     shard_tokens: int = Field(500_000_000, gt=0)
     output: str | None = None
+    rehydration: Rehydration | None = None
 
     @model_validator(mode="after")
     def _unimax_needs_cap(self) -> MixtureConfig:
@@ -99,6 +132,27 @@ class LanguageData:
     def tokens(self) -> int:
         return sum(d.num_tokens for d in self.datasets)
 
+    def cluster_sizes(self) -> np.ndarray:
+        """Each document's ``minhash_cluster_size``: row k of the shard a token file came from."""
+        sizes = []
+        for dataset in self.datasets:
+            shard = (
+                dataset.prefix.parents[2]
+                / "data"
+                / self.language
+                / f"{dataset.prefix.name}.parquet"
+            )
+            try:
+                column = pq.read_table(shard, columns=[CLUSTER_SIZE])[CLUSTER_SIZE]
+            except (OSError, KeyError, pa.ArrowInvalid) as error:
+                raise MixError(f"rehydration: no {CLUSTER_SIZE} in {shard} ({error})") from None
+            if len(column) != len(dataset):
+                raise MixError(
+                    f"rehydration: {shard} has {len(column)} rows, its tokens {len(dataset)}"
+                )
+            sizes.append(column.to_numpy())
+        return np.concatenate(sizes).astype(np.int64)
+
     @property
     def documents(self) -> int:
         return sum(len(d) for d in self.datasets)
@@ -109,6 +163,7 @@ def read_inputs(config: MixtureConfig) -> tuple[dict[str, Any], dict[str, Langua
     identity: dict[str, Any] | None = None
     languages: dict[str, LanguageData] = {}
     for run in config.inputs:
+        _refuse_erased(Path(run))
         summary_file = Path(run) / TOKENS_DIR / SUMMARY_FILE
         if not summary_file.is_file():
             raise MixError(f"{run}: no {TOKENS_DIR}/{SUMMARY_FILE}; run it with tokenize enabled")
@@ -138,6 +193,22 @@ def read_inputs(config: MixtureConfig) -> tuple[dict[str, Any], dict[str, Langua
         raise MixError("the inputs hold no tokens for the selected languages")
     assert identity is not None
     return identity, languages
+
+
+def _refuse_erased(run: Path) -> None:
+    """An input must hold nothing its erasure lists name (an erasure half done, or a list
+    that grew since the run)."""
+    try:
+        erasure.refuse_pending(run, "mixing it")
+    except erasure.ErasurePending as error:
+        raise MixError(str(error)) from None
+    listed = erasure.listed_documents(run)
+    if listed:
+        lists = " ".join(f"--list {p}" for p in erasure.lists_in_force(run))
+        raise MixError(
+            f"{run}: {listed} kept documents are on its erasure list; erase them first: "
+            f"`curate erase {run} {lists}`"
+        )
 
 
 def strategy_weights(available: dict[str, int], strategy: str, tau: float) -> dict[str, float]:
@@ -226,25 +297,35 @@ class LanguagePlan:
 
 
 def plan_mixture(config: MixtureConfig, languages: dict[str, LanguageData]) -> list[LanguagePlan]:
-    available = {k: v.tokens for k, v in languages.items()}
+    pools = {k: _pool(config.rehydration, v) for k, v in languages.items()}
+    lengths = {k: v.lengths[pools[k]] for k, v in languages.items()}
+    available = {k: int(v.sum()) for k, v in lengths.items()}
     weights = strategy_weights(available, config.strategy, config.tau)
     targets = allocate(available, config.total_tokens, weights, config.max_epochs)
     plans = []
-    for language, data in languages.items():
-        lengths = data.lengths
-        chosen = select_documents(lengths, targets[language], language_rng(config.seed, language))
+    for language, pool in pools.items():
+        rng = language_rng(config.seed, language)
+        chosen = select_documents(lengths[language], targets[language], rng)
         plans.append(
             LanguagePlan(
                 language=language,
                 available_tokens=available[language],
-                available_documents=data.documents,
+                available_documents=len(pool),
                 weight=targets[language] / config.total_tokens,
                 target_tokens=targets[language],
-                documents=chosen,
-                tokens=int(lengths[chosen].sum()),
+                documents=pool[chosen],
+                tokens=int(lengths[language][chosen].sum()),
             )
         )
     return plans
+
+
+def _pool(rehydration: Rehydration | None, data: LanguageData) -> np.ndarray:
+    """The documents a language offers: each once, or repeated by rehydration."""
+    documents = np.arange(data.documents)
+    if rehydration is None:
+        return documents
+    return np.repeat(documents, rehydration.copies(data.language, data.cluster_sizes()))
 
 
 def build_mixture(config: MixtureConfig, out: Path) -> dict[str, Any]:
@@ -280,9 +361,28 @@ def build_mixture(config: MixtureConfig, out: Path) -> dict[str, Any]:
         "shards": shards,
         "megatron_blend": "megatron_blend.txt",
     }
+    if config.rehydration is not None:
+        manifest["rehydration"] = _rehydration_report(config.rehydration, languages)
     weights = {p.language: p.weight for p in plans}
     write_reports(out, manifest, blend_lines(weights, sources))
     return manifest
+
+
+def _rehydration_report(
+    rehydration: Rehydration, languages: dict[str, LanguageData]
+) -> dict[str, Any]:
+    """The weights used, and per language documents and tokens before and after."""
+    report: dict[str, Any] = {"weights": rehydration.weights, "languages": {}}
+    for language, data in languages.items():
+        copies = rehydration.copies(language, data.cluster_sizes())
+        report["languages"][language] = {
+            "weights": rehydration.languages.get(language, rehydration.weights),
+            "documents": data.documents,
+            "rehydrated_documents": int(copies.sum()),
+            "tokens": data.tokens,
+            "rehydrated_tokens": int((copies * data.lengths).sum()),
+        }
+    return report
 
 
 def render_mixture(manifest: dict[str, Any]) -> Table:

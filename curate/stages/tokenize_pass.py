@@ -56,7 +56,29 @@ def token_prefix(out: Path, shard: Path) -> Path:
     return out / TOKENS_DIR / shard.parent.name / shard.stem
 
 
-def _file_state(path: Path) -> list[int]:
+def token_languages(results: dict[Path, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per language: documents, tokens and shard prefixes, from each shard's marker."""
+    languages: dict[str, dict[str, Any]] = {}
+    for shard in sorted(results):
+        result = results[shard]
+        entry = languages.setdefault(shard.parent.name, {"documents": 0, "tokens": 0})
+        entry["documents"] += result["documents"]
+        entry["tokens"] += result["tokens"]
+        entry.setdefault("shards", []).append(f"{shard.parent.name}/{shard.stem}")
+    return languages
+
+
+def token_summary(identity: dict[str, Any], languages: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The ``tokenize`` entry of ``stats.json``."""
+    return {
+        "tokenizer": identity["file"],
+        "sha256": identity["sha256"],
+        "tokens": sum(entry["tokens"] for entry in languages.values()),
+        "tokens_per_language": {k: v["tokens"] for k, v in languages.items()},
+    }
+
+
+def file_state(path: Path) -> list[int]:
     status = path.stat()
     return [status.st_size, status.st_mtime_ns]
 
@@ -85,23 +107,14 @@ class TokenizePass:
         results = {shard: self._done(out, shard) for shard in shards}
         todo = [shard for shard, result in results.items() if result is None]
         results.update(self._tokenize(out, todo, stage, np.dtype(identity["dtype"])))
-        languages: dict[str, dict[str, Any]] = {}
+        finished = {shard: result for shard, result in results.items() if result is not None}
+        assert len(finished) == len(shards)
         for shard in shards:
-            result = results[shard]
-            assert result is not None
-            stats.merge(RunStats.from_dict(result["stats"]))
-            entry = languages.setdefault(shard.parent.name, {"documents": 0, "tokens": 0})
-            entry["documents"] += result["documents"]
-            entry["tokens"] += result["tokens"]
-            entry.setdefault("shards", []).append(f"{shard.parent.name}/{shard.stem}")
+            stats.merge(RunStats.from_dict(finished[shard]["stats"]))
         summary = {**identity, "bos": self.config.bos, "eos": self.config.eos}
+        languages = token_languages(finished)
         write_json(out / TOKENS_DIR / SUMMARY_FILE, {**summary, "languages": languages})
-        stats.summaries[self.name] = {
-            "tokenizer": identity["file"],
-            "sha256": identity["sha256"],
-            "tokens": sum(entry["tokens"] for entry in languages.values()),
-            "tokens_per_language": {k: v["tokens"] for k, v in languages.items()},
-        }
+        stats.summaries[self.name] = token_summary(summary, languages)
 
     def _reset_if_changed(self, out: Path, identity: dict[str, Any]) -> None:
         """Token shards made with another tokenizer or BOS/EOS setting are all redone."""
@@ -128,7 +141,7 @@ class TokenizePass:
             return None
         result = json.loads(marker.read_text())
         prefix = token_prefix(out, shard)
-        if result["parquet"] != _file_state(shard) or not idx_path(prefix).is_file():
+        if result["parquet"] != file_state(shard) or not idx_path(prefix).is_file():
             return None
         return result
 
@@ -230,7 +243,7 @@ class _ShardRewrite:
             "shard": f"{self.shard.parent.name}/{self.shard.name}",
             "documents": self._documents,
             "tokens": tokens,
-            "parquet": _file_state(self.shard),
+            "parquet": file_state(self.shard),
             "stats": self._stats.to_dict(include_timing=True),
         }
         write_json(shard_marker(self.out, self.shard), result)

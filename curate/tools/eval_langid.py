@@ -3,7 +3,9 @@
 Labelled data is a directory of ``<code>.txt`` files, one sentence per line, named by ISO 639-1
 code (``fr.txt``, as in ``shared/data/langid``) or by curate's ISO 639-3 + script code
 (``fra_Latn.txt``). A 639-1 name is read through lid176's table (``nb`` is Bokmål); a name that
-table lacks stays as is, so no model output can match it: such files act as distractors.
+table lacks stays as is, so no model output can match it: such files act as distractors and
+are not scored. Macro F1 averages the scored languages that have labelled text; languages asked
+for without any are listed as skipped.
 """
 
 from __future__ import annotations
@@ -25,10 +27,15 @@ REJECTED = "rejected"
 Split = Literal["all", "dev", "test"]
 
 
+def is_code(name: str) -> bool:
+    """True for curate's ISO 639-3 + script codes, false for raw names without a mapping."""
+    parts = name.split("_")
+    return len(parts) == 2 and len(parts[0]) == 3 and len(parts[1]) == 4
+
+
 def gold_code(stem: str) -> str:
     """curate's code for a labelled file's name."""
-    parts = stem.split("_")
-    if len(parts) == 2 and len(parts[0]) == 3 and len(parts[1]) == 4:
+    if is_code(stem):
         return stem
     return "nob_Latn" if stem == "nb" else label_map("lid176").get(stem, stem)
 
@@ -76,6 +83,8 @@ class Report:
     rows: list[LanguageRow]
     docs: int
     seconds: float
+    skipped: list[str] = field(default_factory=list)  # asked for, but no labelled text
+    unscored: list[str] = field(default_factory=list)  # raw names without a code: distractors
 
     @property
     def macro_f1(self) -> float:
@@ -116,8 +125,15 @@ def score(
 
 
 def evaluate(config: LangIdConfig, data: Labelled, languages: list[str] | None = None) -> Report:
+    """Scores over ``languages`` that have labelled text (default: every gold language with a
+    code); the others are listed, not averaged in as F1 0."""
+    present = set(data.gold)
+    unscored = sorted(c for c in present if not is_code(c)) if languages is None else []
+    asked = languages or sorted(c for c in present if is_code(c))
     predicted, seconds = predict_labels(config, data.texts)
-    return Report(score(data.gold, predicted, languages), len(data.texts), seconds)
+    rows = score(data.gold, predicted, [c for c in asked if c in present])
+    skipped = [c for c in asked if c not in present]
+    return Report(rows, len(data.texts), seconds, skipped, unscored)
 
 
 def as_table(report: Report, title: str) -> list[str]:
@@ -139,4 +155,10 @@ def as_table(report: Report, title: str) -> list[str]:
         f"macro F1 {report.macro_f1:.4f} over {len(report.rows)} languages; "
         f"{report.docs} texts, {report.docs_per_second:,.0f} texts/s",
     ]
+    if report.skipped:
+        lines.append(f"skipped (no labelled text): {', '.join(report.skipped)}")
+    if report.unscored:
+        lines.append(
+            f"not scored (no language code; input as distractors): {', '.join(report.unscored)}"
+        )
     return lines
