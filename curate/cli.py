@@ -20,7 +20,7 @@ from curate.engine.progress import ConsoleProgress
 from curate.io.readers import UnsupportedInput
 from curate.models.tokenizers import Tokenize, TokenizerError
 from curate.recipe import Recipe, RecipeError, load_recipe, locate_recipe, shipped_languages
-from curate.runner import Interrupted, Run, expand_inputs
+from curate.runner import Interrupted, Run, expand_inputs, refuse_url
 from curate.tools.inspect_output import render_summary
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -48,7 +48,7 @@ def run(
         Path, typer.Argument(help="A shipped recipe by name (e.g. fra_Latn) or a recipe file")
     ],
     inputs: Annotated[list[str], typer.Option("--input", "-i", help="Input files, globs or dirs")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output directory")],
+    output_spec: Annotated[str, typer.Option("--output", "-o", help="Output directory")],
     workers: Annotated[
         int | None, typer.Option(help=r"Worker processes \[default: cores; Ray: cluster CPUs]")
     ] = None,
@@ -72,6 +72,8 @@ def run(
     if workers is not None and workers < 1:
         raise fail(f"--workers must be 1 or more, not {workers}")
     try:
+        refuse_url(output_spec, "output")
+        output = Path(output_spec)
         loaded = load_recipe(recipe)
         paths = expand_inputs(inputs + extra, exclude=output)
         if loaded.tokenize.enabled:

@@ -16,6 +16,7 @@ import logging
 import os
 import pickle
 import re
+import shutil
 import string
 import time
 from collections.abc import Callable, Iterator
@@ -113,7 +114,13 @@ def shard_pattern(unit: str) -> re.Pattern[str]:
     return re.compile(re.escape(unit) + r"-\d{5,}\.parquet")
 
 
+def staging_dir(out: Path, unit: WorkUnit) -> Path:
+    """Where a unit's files are written until all are complete (the output's own layout)."""
+    return out / "work" / "staging" / unit.name
+
+
 def _clear_partial_output(out: Path, unit: WorkUnit) -> None:
+    shutil.rmtree(staging_dir(out, unit), ignore_errors=True)
     pattern = shard_pattern(unit.name)
     for stale in (out / "data").glob("*/*.parquet"):
         if pattern.fullmatch(stale.name):
@@ -212,18 +219,23 @@ def apply_stage(record: BatchRecord, stage: Stage, aside: SetAside) -> BatchReco
 class UnitAssembler:
     """Writes one unit's records to its shards, ledger and rejected files in batch order.
 
-    ``schema`` is the output schema of the stages that made the records (``output_schema``).
+
+    The files go to the unit's staging folder and move into the output together when the
+    unit is complete, before its done marker: a unit whose process dies leaves no file of its
+    own in the output, and the next attempt starts from an empty staging folder. ``schema``
+    is the output schema of the stages that made the records (``output_schema``).
     """
 
     def __init__(self, unit: WorkUnit, recipe: Recipe, out: Path, schema: pa.Schema) -> None:
         self.unit, self.out = unit, out
         _clear_partial_output(out, unit)
-        self._shards = ShardWriter(out, unit.name, schema, recipe.output)
-        ledger_path = out / "dropped" / f"{unit.name}.parquet"
+        self.staging = staging_dir(out, unit)
+        self._shards = ShardWriter(self.staging, unit.name, schema, recipe.output)
+        ledger_path = self.staging / "dropped" / f"{unit.name}.parquet"
         self._ledger = ParquetSink(ledger_path, LEDGER_SCHEMA, recipe.output)
-        self._rejected = RejectedWriter(out, unit.name, recipe.output)
+        self._rejected = RejectedWriter(self.staging, unit.name, recipe.output)
         schema = signals_schema(recipe)
-        self._signals = schema and SignalsWriter(out, unit.name, schema, recipe.output)
+        self._signals = schema and SignalsWriter(self.staging, unit.name, schema, recipe.output)
         self._early = frozenset(early_stage_names(recipe))
         self._stats = RunStats(stage_names(recipe))
         self._pending: dict[int, BatchRecord] = {}
@@ -279,6 +291,18 @@ class UnitAssembler:
             self._stats.seconds[WRITE_STEP] += time.perf_counter() - start
         self._stats.merge(record.stats)
 
+    def _publish(self) -> dict[str, int]:
+        """Move the staged files into the output; returns their output paths and sizes."""
+        files = {}
+        for staged in sorted(self.staging.rglob("*.parquet")):
+            relative = staged.relative_to(self.staging)
+            target = self.out / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            files[relative.as_posix()] = staged.stat().st_size
+            os.replace(staged, target)
+        shutil.rmtree(self.staging, ignore_errors=True)
+        return files
+
     def finish(self) -> dict[str, Any]:
         """Close the files, then write the done marker (after them: a crash redoes the unit)."""
         if not self.complete:
@@ -290,9 +314,11 @@ class UnitAssembler:
         self._rejected.close()
         if self._signals:
             self._signals.close()
+        files = self._publish()
         result = {"unit": self.unit.name, "input": str(self.unit.path), "source": self.unit.source}
         result["stats"] = self._stats.to_dict(True)
         write_json(done_marker(self.out, self.unit), result)
+        result["files"], result["input_bytes"] = files, self._size
         totals = result["stats"]["totals"]
         log.info(
             "unit %s: read %d docs, kept %d, dropped %d",
@@ -315,18 +341,30 @@ def process_unit(
     batch; they stay cached in the process for its next units.
     """
     stages = build_stages(recipe)
-    aside = SetAside.of(recipe)
     for stage in stages:
         stage.setup()
-    assembler = UnitAssembler(unit, recipe, out, output_schema(stages))
     try:
-        for record in read_unit(unit, 0, recipe):
-            for stage in stages:
-                record = apply_stage(record, stage, aside)
-            advance = assembler.add(record)
-            if progress is not None and (advance.docs or advance.input_bytes):
-                progress(advance)
+        return run_unit(unit, 0, recipe, out, stages, progress)
     finally:
         for stage in stages:
             stage.teardown()
+
+
+def run_unit(
+    unit: WorkUnit,
+    number: int,
+    recipe: Recipe,
+    out: Path,
+    stages: list[Stage],
+    progress: ProgressCallback | None = None,
+) -> dict[str, Any]:
+    """One input through ``stages`` (set up already) to its files and done marker."""
+    aside = SetAside.of(recipe)
+    assembler = UnitAssembler(unit, recipe, out, output_schema(stages))
+    for record in read_unit(unit, number, recipe):
+        for stage in stages:
+            record = apply_stage(record, stage, aside)
+        advance = assembler.add(record)
+        if progress is not None and (advance.docs or advance.input_bytes):
+            progress(advance)
     return assembler.finish()
