@@ -368,6 +368,7 @@ class _Apply:
         rows, drop = shard["rows_before"], shard["drop"]
         if len(drop) == rows:
             self._step(f"shard-{n}-delete", lambda: self._delete_shard(shard))
+            self._step(f"shard-{n}-dedup", lambda: self._dedup_marker(shard["path"]))
             return
         if shard["token_prefix"] is not None:
             prefix = self.out / shard["token_prefix"]
@@ -377,6 +378,7 @@ class _Apply:
         self._step(f"shard-{n}-parquet", lambda: rewrite_parquet(path, rows, drop, self.output))
         if shard["token_prefix"] is not None:
             self._step(f"shard-{n}-marker", lambda: self._tokenize_marker(path))
+        self._step(f"shard-{n}-dedup", lambda: self._dedup_marker(shard["path"]))
 
     def _delete_shard(self, shard: dict[str, Any]) -> None:
         """A shard left empty goes, with its token files and marker (the Parquet last: a
@@ -389,6 +391,16 @@ class _Apply:
                 _remove_if_empty(done.parent)
         path.unlink(missing_ok=True)
         _remove_if_empty(path.parent)
+
+    def _dedup_marker(self, relative: str) -> None:
+        """The dedup pass's marker of this shard records its file state (None once deleted):
+        it describes the erased shard, so a re-run does not take it for an unrewritten one."""
+        path = self.out / relative
+        state = file_state(path) if path.exists() else None
+        for marker in sorted((self.out / "work" / "dedup" / "rewritten").glob("*.json")):
+            result = json.loads(marker.read_text())
+            if result.get("shard") == relative and "state" in result:
+                write_json(marker, {**result, "state": state})
 
     def _tokenize_marker(self, shard: Path) -> None:
         """The tokenize pass's marker describes the rewritten shard, so a re-run keeps it."""
