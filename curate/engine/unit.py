@@ -294,7 +294,7 @@ class UnitAssembler:
     def _publish(self) -> dict[str, int]:
         """Move the staged files into the output; returns their output paths and sizes."""
         files = {}
-        for staged in sorted(self.staging.rglob("*.parquet")):
+        for staged in sorted(p for p in self.staging.rglob("*") if p.is_file()):
             relative = staged.relative_to(self.staging)
             target = self.out / relative
             target.parent.mkdir(parents=True, exist_ok=True)
