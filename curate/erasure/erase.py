@@ -38,7 +38,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from curate.engine.unit import done_marker, plan_units
+from curate.engine.run_identity import RunIdentity
+from curate.engine.unit import done_marker
 from curate.erasure import mixture, state
 from curate.erasure.files import rewrite_parquet, rewrite_token_data, rewrite_token_index
 from curate.erasure.state import EraseError
@@ -62,8 +63,8 @@ KILL_AFTER_STEPS = "CURATE_TEST_KILL_AFTER_STEPS"  # tests: SIGKILL after this m
 LEDGER_DETAIL = "detail"
 TOKENIZE = "tokenize"
 README = "README.md"
-DEDUP_WORK = ("work/dedup/docs/*.parquet", "id")
-DEDUP_DECISIONS = ("work/dedup/decisions.parquet", "kept_id")
+DEDUP_WORK = "work/dedup/**/*.parquet"
+DEDUP_ID_COLUMNS = ("id", "kept_id")  # a dedup work file holds at most one of them
 
 
 @dataclass(frozen=True)
@@ -123,8 +124,8 @@ def _check_output(out: Path) -> None:
             raise EraseError(f"{out / name} not found: erase works on the output of a finished run")
     run_file = out / "work" / "run.json"
     if run_file.is_file():
-        inputs = [Path(p) for p in json.loads(run_file.read_text())["inputs"]]
-        left = [u.name for u in plan_units(inputs) if not done_marker(out, u).is_file()]
+        identity = RunIdentity.from_dict(json.loads(run_file.read_text()))
+        left = [u.name for u in identity.units if not done_marker(out, u).is_file()]
         if left:
             raise EraseError(
                 f"{out}: the run is not finished ({len(left)} input(s) left, e.g. {left[0]}); "
@@ -170,8 +171,8 @@ def _plan(out: Path, request: Request, echo: Callable[[str], None]) -> dict[str,
     for path in sorted((out / "dropped").glob("*.parquet")):
         files += _plan_rows(out, path, hashes, kept_ids, dropped_ids, LEDGER_DETAIL)
     erased_ids = pc.unique(_concat([kept_ids, *dropped_ids]))
-    for pattern, column in (DEDUP_WORK, DEDUP_DECISIONS):
-        for path in sorted(out.glob(pattern)):
+    for path in sorted(out.glob(DEDUP_WORK)):
+        for column in DEDUP_ID_COLUMNS:
             files += _plan_blanks(out, path, column, erased_ids)
     mixtures = [mixture.plan(Path(m), out, shards) for m in request.mixtures]
     languages: dict[str, dict[str, int]] = {}
