@@ -1,6 +1,7 @@
 """Issue 20: benchmark decontamination throughput on one core, curate's ``decontaminate`` stage
 against datatrove's n-gram decontamination (``NGramsDecontIndexer.compute_hashes`` for the
-index, written as the indexer writes it, then ``NGramsDecontFilter``) on the same documents and benchmark items, in the same run.
+index, written as the indexer writes it, then ``NGramsDecontFilter``) on the same documents
+and benchmark items, in the same run.
 
 Data: documents of ten real sentences each from ../shared/data/langid (every language there);
 benchmark items are three consecutive sentences from lines 400 on (never in a document), and
@@ -108,12 +109,12 @@ def xxhash64(text: str) -> int:
 
 def datatrove_side(items: list[str], documents: list[str], repeat: int) -> dict[str, object]:
     from datatrove.data import Document
-    from datatrove.utils.word_tokenizers import load_word_tokenizer
     from datatrove.pipeline.decont import (
         NGramsDecontConfig,
         NGramsDecontFilter,
         NGramsDecontIndexer,
     )
+    from datatrove.utils.word_tokenizers import load_word_tokenizer
 
     config = NGramsDecontConfig(n_grams=NGRAM)
     with tempfile.TemporaryDirectory() as scratch:
