@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from curate.engine.local import LocalEngine
-from curate.engine.unit import Advance
+from curate.engine.unit import Advance, done_marker, plan_units
 from curate.runner import Run
 
 from .conftest import RECIPES, REPO, write_sentence_documents
@@ -83,9 +83,8 @@ def test_progress_counts_every_byte_and_document(
 def test_resumed_run_starts_from_the_finished_files(inputs: list[Path], tmp_path: Path) -> None:
     out, run_recipe = tmp_path / "out", without_dedup(recipe(batch_size=10))
     Run(run_recipe, inputs, out).execute(LocalEngine(1), Recorder())
-    for marker in (out / "work" / "done").glob("*.json"):
-        if marker.stem != "a":
-            marker.unlink()  # as if the run had stopped after its first input
+    for unit in plan_units(inputs)[1:]:
+        done_marker(out, unit).unlink()  # as if the run had stopped after its first input
     recorder = Recorder()
     Run(run_recipe, inputs, out).execute(LocalEngine(1), recorder)
     done = inputs[0].stat().st_size
@@ -101,7 +100,7 @@ def _unit_log_lines(workers: int, inputs: list[Path], out: Path) -> list[str]:
         env={**os.environ, "COLUMNS": "200"},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    lines = [ln for ln in done.stderr.splitlines() if re.search(r"\bunit \w+: read", ln)]
+    lines = [ln for ln in done.stderr.splitlines() if re.search(r"\bunit \S+: read", ln)]
     # The time column is printed when it changes; everything after it must be identical.
     return sorted(re.sub(r"^(\[[^\]]*\]|\s)*", "", ln).rstrip() for ln in lines)
 

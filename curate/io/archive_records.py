@@ -225,8 +225,9 @@ class Framer:
         headers, length = _warc_headers(stream.get(offset, block_start))
         return headers, block_start, length
 
-    def _trailer_end(self, offset: int, block_end: int) -> int | None:
-        """Where the next record may start if the block ends at a record boundary, else None."""
+    def _trailer_end(self, offset: int, block_end: int, scanned: bool = False) -> int | None:
+        """Where the next record may start if the block ends at a record boundary, else None.
+        ``scanned``: the block is known to hold no record start (and may be released)."""
         stream = self.stream
         after = block_end
         while after - block_end < MAX_TRAILER_BYTES and (
@@ -236,9 +237,12 @@ class Framer:
         if stream.at_eof(after) or stream.is_segment_start(after) or self._is_start(after):
             return after
         # Bytes that start no record after an intact trailer: garbage after a good record,
-        # reported on their own.
+        # reported on their own; unless a record starts inside the block (the length is too
+        # long and ends, by chance, at a blank line of the next record).
         exact = b"\n" if self.arc else b"\r\n\r\n"
-        return after if stream.startswith(exact, block_end) else None
+        if not stream.startswith(exact, block_end):
+            return None
+        return after if scanned or self._next_start(offset + 1, block_end) < 0 else None
 
     def _ended_inside(
         self, offset: int, headers: dict[str, str], block_start: int, length: int
@@ -269,7 +273,7 @@ class Framer:
         if not self.stream.ensure(block_end):
             detail = f"file ends inside a block of {length} bytes"
             return ArchiveRecord(offset, headers, head, length, TRUNCATED, detail), -1
-        next_offset = self._trailer_end(offset, block_end)
+        next_offset = self._trailer_end(offset, block_end, scanned=True)
         if next_offset is None:
             detail = f"length {length} does not end at a record boundary"
             record = ArchiveRecord(offset, headers, head, length, CORRUPT, detail)

@@ -5,8 +5,9 @@ as fast as zlib here), so a damaged member costs only itself: after a deflate er
 goes on at the next gzip header. Bytes between members that are not gzip (garbage, or an
 uncompressed record appended to the file) pass through as they are, for the record framer
 to judge. Where each member or pass-through run starts is kept:
-such a segment start is where a record may begin. A file that does not start with the gzip
-magic is read as plain bytes, whatever its name.
+such a segment start is where a record may begin. A file is read as gzip if it starts with
+the gzip magic, or with bytes that start no record followed by a gzip header in its first
+MiB (a damaged first member); else as plain bytes, whatever its name.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from isal import isal_zlib
 
 GZIP_MAGIC = b"\x1f\x8b"
 GZIP_HEADER = b"\x1f\x8b\x08"
+PLAIN_STARTS = (b"WARC/", b"filedesc://")
 READ_BYTES = 1 << 20
 # Compressed bytes fed per zlib call: a small slice keeps ``unused_data`` copies small when a
 # member (one record, as Common Crawl writes them) ends inside it.
@@ -42,7 +44,10 @@ class ArchiveStream:
         self._pending_offset = 0  # ... from this file offset on
         self._pos = 0  # into _pending
         self._load(0)
-        self.gzip = self._pending.startswith(GZIP_MAGIC)
+        self.gzip = self._pending.startswith(GZIP_MAGIC) or (
+            # a damaged start: gzip if no record starts it and a gzip header follows
+            not self._pending.lstrip().startswith(PLAIN_STARTS) and GZIP_HEADER in self._pending
+        )
         self._inflater: isal_zlib.Decompress | None = None
         self._member_offset = 0  # file offset of the current member's header
         self._member_output = 0
@@ -87,6 +92,7 @@ class ArchiveStream:
         """First offset of ``pattern`` in [start, stop), reading on as needed; -1 if none.
         With ``discard``, bytes searched in vain are released (all but the byte before the
         next search, which tells whether a match starts a line)."""
+        assert start >= self._base, "bytes released already"
         searched = start
         while True:
             limit = self.end if stop is None else min(stop, self.end)
