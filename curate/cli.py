@@ -20,7 +20,7 @@ from curate.engine.progress import ConsoleProgress
 from curate.io.readers import UnsupportedInput
 from curate.models.tokenizers import Tokenize, TokenizerError
 from curate.recipe import Recipe, RecipeError, load_recipe, locate_recipe, shipped_languages
-from curate.runner import Interrupted, Run, expand_inputs
+from curate.runner import Interrupted, Run, expand_inputs, refuse_url
 from curate.tools.inspect_output import render_summary
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -48,7 +48,7 @@ def run(
         Path, typer.Argument(help="A shipped recipe by name (e.g. fra_Latn) or a recipe file")
     ],
     inputs: Annotated[list[str], typer.Option("--input", "-i", help="Input files, globs or dirs")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output directory")],
+    output_spec: Annotated[str, typer.Option("--output", "-o", help="Output directory")],
     workers: Annotated[
         int | None, typer.Option(help=r"Worker processes \[default: cores; Ray: cluster CPUs]")
     ] = None,
@@ -72,6 +72,8 @@ def run(
     if workers is not None and workers < 1:
         raise fail(f"--workers must be 1 or more, not {workers}")
     try:
+        refuse_url(output_spec, "output")
+        output = Path(output_spec)
         loaded = load_recipe(recipe)
         paths = expand_inputs(inputs + extra, exclude=output)
         if loaded.tokenize.enabled:
@@ -103,6 +105,25 @@ def run(
     except Interrupted as stop:
         console.print(stop.message, highlight=False)
         raise typer.Exit(stop.exit_code) from None
+    console.print(render_summary(summary, timing))
+
+
+@app.command()
+def refilter(
+    source: Annotated[Path, typer.Argument(help="A finished run that kept signals")],
+    recipe: Annotated[Path, typer.Option(help="The recipe to re-decide it with")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output directory")],
+    force: Annotated[bool, typer.Option(help="Replace an output made by another recipe")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Apply RECIPE's language selection and thresholds to SOURCE's kept signals."""
+    from curate.tools.refilter import refilter as refilter_run
+
+    _setup_logging(verbose)
+    try:
+        summary, timing = refilter_run(source, load_recipe(recipe), output, force)
+    except (RecipeError, RunError, FileNotFoundError) as error:
+        raise fail(str(error)) from None
     console.print(render_summary(summary, timing))
 
 
@@ -267,8 +288,14 @@ def scored_languages(option: str | None, recipe: Recipe | None) -> list[str] | N
 
 @app.command()
 def calibrate(
-    inputs: Annotated[list[str], typer.Option("--input", "-i", help="Reference sample files")],
     language: Annotated[str, typer.Option(help="The sample's language, e.g. fra_Latn")],
+    inputs: Annotated[
+        list[str] | None, typer.Option("--input", "-i", help="Reference sample files")
+    ] = None,
+    signals: Annotated[
+        Path | None,
+        typer.Option(help="A run kept with output.signals: calibrate on its signals table"),
+    ] = None,
     quantiles: Annotated[str, typer.Option(help="LOW,HIGH: min rules at LOW, max at HIGH")] = (
         "0.05,0.95"
     ),
@@ -286,9 +313,15 @@ def calibrate(
     try:
         low, high = qc.parse_quantiles(quantiles)
         loaded = load_recipe(recipe) if recipe else None
-        model = loaded.langid.model if loaded else "lid176"
-        check_languages([language], model, "--language", shipped_languages())
-        result = qc.run_calibration(expand_inputs(inputs), language, loaded, low, high, max_docs)
+        if signals is not None:
+            result = qc.calibrate_from_signals(signals, language, loaded, low, high)
+        elif inputs:
+            model = loaded.langid.model if loaded else "lid176"
+            check_languages([language], model, "--language", shipped_languages())
+            paths = expand_inputs(inputs)
+            result = qc.run_calibration(paths, language, loaded, low, high, max_docs)
+        else:
+            raise ValueError("give the sample with --input, or a run's signals with --signals")
         published = qc.load_reference(reference) if reference else None
     except (RecipeError, RunError, UnsupportedInput, FileNotFoundError, ValueError) as error:
         raise fail(str(error)) from None
@@ -296,7 +329,8 @@ def calibrate(
     out.print(qc.distribution_table(result))
     out.print(qc.threshold_table(result, published))
     if output is not None:
-        qc.write_overrides(output, qc.overrides_yaml(result, inputs, recipe, output))
+        sample = inputs or [f"{signals}/signals/{language}"]
+        qc.write_overrides(output, qc.overrides_yaml(result, sample, recipe, output))
         console.print(f"overrides written to {output}")
 
 

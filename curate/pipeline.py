@@ -7,7 +7,7 @@ import pyarrow as pa
 from curate.core.registry import Phase, registrations
 from curate.core.stage import CorpusPass, ParallelMap, Stage
 from curate.recipe import Recipe
-from curate.schema import DOCUMENT_SCHEMA
+from curate.schema import DOCUMENT_SCHEMA, SIGNALS_SCHEMA
 from curate.stages.langid import LangIdConfig, LanguageId
 from curate.stages.route import per_language_stages
 
@@ -64,3 +64,24 @@ def output_schema(stages: list[Stage]) -> pa.Schema:
         for extra in stage.output_fields:
             schema = schema.append(extra)
     return schema
+
+
+def signals_schema(recipe: Recipe) -> pa.Schema | None:
+    """The signals table's columns when the recipe keeps signals (``output.signals``)."""
+    if not recipe.output.signals:
+        return None
+    schema = SIGNALS_SCHEMA
+    for stage in build_stages(recipe):
+        for extra in stage.signal_fields:
+            schema = schema.append(extra)
+    return schema
+
+
+def early_stage_names(recipe: Recipe) -> tuple[str, ...]:
+    """The stages before language ID: what a run's kept signals cannot re-decide."""
+    names = [READ_STAGE]
+    for stage in build_stages(recipe):
+        if stage.name == LanguageId.name:
+            break
+        names.append(stage.name)
+    return tuple(names)

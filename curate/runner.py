@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import platform
+import re
 import shutil
 import signal
 from collections.abc import Iterator
@@ -90,13 +91,26 @@ class Engine(Protocol):
 
 
 RUN_FILES = ("stats.json", "timing.json", "manifest.json")
-RUN_DIRS = ("data", "dropped", "rejected", "tokens", "work")
+RUN_DIRS = ("data", "dropped", "rejected", "signals", "tokens", "work")
 CARD_ASSETS = "assets"
 PASSES_FILE = "passes.json"
 RUN_FILE = "run.json"
 SHOWN_SKIPPED = 5
 # Writing failures reported as one line (the path and the cause), not as a traceback.
 WRITE_ERRORS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EACCES, errno.EPERM})
+
+
+URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def refuse_url(spec: str, what: str) -> None:
+    """One line for a URL (``s3://``, ``https://``...) where only a path works yet, with the
+    URL as given: ``Path`` would fold its ``//`` and name another thing (``s3:/a/b``)."""
+    if URL.match(spec):
+        raise RunError(
+            f"{what} {spec}: URLs are not supported yet; give a local path "
+            "(on a cluster, a shared file system)"
+        )
 
 
 def expand_inputs(specs: list[str], exclude: Path | None = None) -> list[Path]:
@@ -109,6 +123,7 @@ def expand_inputs(specs: list[str], exclude: Path | None = None) -> list[Path]:
     excluded = exclude.resolve() if exclude is not None else None
     paths: list[Path] = []
     for spec in specs:
+        refuse_url(spec, "input")
         matches = sorted(glob.glob(spec)) if glob.has_magic(spec) else [spec]
         if not matches:
             raise RunError(f"input not found: {spec} matches no file")

@@ -12,7 +12,8 @@ Columns every batch carries (``DOCUMENT_SCHEMA``):
 While a batch flows through the pipeline it also carries the working columns ``html`` (raw page,
 read from WARC/ARC, consumed by extraction; null with ``text`` set where the reader found the
 text extracted already: WET conversion records) and ``drop_reason`` (null while a document is
-kept; a short snake_case reason once a stage rejects it).
+kept; a short snake_case reason once a stage rejects it), with ``drop_detail`` (the measured
+value and the threshold it failed) where the stage gives one.
 """
 
 from __future__ import annotations
@@ -36,9 +37,20 @@ DOCUMENT_SCHEMA = pa.schema(
         pa.field("metadata", pa.string()),
     ]
 )
+# The signals table (``output.signals``): each document as it reached language ID, where it
+# sat in the run (input batch, row), then the signal columns the stages declare.
+SIGNALS_SCHEMA = DOCUMENT_SCHEMA.append(pa.field("batch", pa.int32())).append(
+    pa.field("row", pa.int32())
+)
 HTML = "html"
 DROP_REASON = "drop_reason"
-WORKING_COLUMNS = (HTML, DROP_REASON)
+# What a drop measured against which threshold (e.g. ``alpha_words_ratio=0.770 < 0.774``).
+DROP_DETAIL = "drop_detail"
+# A run keeping signals (``output.signals``): each document's text as it reached the filters
+# and its row in its input batch, carried until the signals table is written.
+SIGNALS_TEXT = "_signals_text"
+SIGNALS_ROW = "_signals_row"
+WORKING_COLUMNS = (HTML, DROP_REASON, DROP_DETAIL, SIGNALS_TEXT, SIGNALS_ROW)
 
 
 def make_batch(rows: Iterable[Mapping[str, Any]], with_html: bool = False) -> pa.Table:
@@ -60,13 +72,30 @@ def metadata_json(values: Mapping[str, Any]) -> str | None:
     return json.dumps(values, sort_keys=True, ensure_ascii=False, default=str)
 
 
-def set_drop_reason(batch: pa.Table, rejected: pa.Array, reason: str | pa.Array) -> pa.Table:
-    """Mark rows where ``rejected`` is true with ``reason`` unless already dropped."""
+def set_drop_reason(
+    batch: pa.Table,
+    rejected: pa.Array,
+    reason: str | pa.Array,
+    detail: str | pa.Array | None = None,
+) -> pa.Table:
+    """Mark rows where ``rejected`` is true with ``reason`` (and ``detail``) unless already
+    dropped."""
     current = batch.column(DROP_REASON)
+    newly = pc.and_(pc.fill_null(rejected, False), pc.is_null(current))
     if isinstance(reason, str):
         reason = pa.scalar(reason, pa.string())
-    new = pc.if_else(pc.and_(pc.fill_null(rejected, False), pc.is_null(current)), reason, current)
-    return batch.set_column(batch.schema.get_field_index(DROP_REASON), DROP_REASON, new)
+    new = pc.if_else(newly, reason, current)
+    batch = batch.set_column(batch.schema.get_field_index(DROP_REASON), DROP_REASON, new)
+    if detail is None:
+        return batch
+    if isinstance(detail, str):
+        detail = pa.scalar(detail, pa.string())
+    known = (
+        batch.column(DROP_DETAIL)
+        if DROP_DETAIL in batch.column_names
+        else pa.nulls(batch.num_rows, pa.string())
+    )
+    return replace_column(batch, DROP_DETAIL, pc.if_else(newly, detail, known))
 
 
 def split_kept(batch: pa.Table) -> tuple[pa.Table, pa.Table]:
@@ -80,6 +109,6 @@ def replace_column(batch: pa.Table, name: str, values: pa.Array | list) -> pa.Ta
     index = batch.schema.get_field_index(name)
     if index < 0:
         return batch.append_column(
-            name, values if isinstance(values, pa.Array) else pa.array(values)
+            name, values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values)
         )
     return batch.set_column(index, name, values)

@@ -44,7 +44,7 @@ def benchmark_items(shared_data: Path) -> dict[str, list[dict[str, str]]]:
     german = [s for s in sentences(shared_data, "de")[400:] if 6 <= len(s.split()) < 13][:10]
     return {
         "bench_en": [{"id": f"q{n}", "text": t} for n, t in enumerate(english)],
-        "bench_short": [{"id": f"s{n}", "text": t} for n, t in enumerate(german)],
+        "bench_short": [{"id": str(n), "text": t} for n, t in enumerate(german)],
     }
 
 
@@ -186,6 +186,9 @@ def test_run_finds_every_planted_item_and_no_clean_document(
     assert set(dropped["reason"]) == {CONTAMINATED}
     expected = {doc for doc, item in planted.items() if item}
     assert set(dropped["id"]) == expected
+    assert dict(zip(dropped["id"], dropped["detail"], strict=True)) == {
+        doc: planted[doc] for doc in expected
+    }
     kept = pl.read_parquet(sorted((out / "data").glob("*/*.parquet")))
     assert set(kept["id"]) == set(planted) - expected
     stats = json.loads((out / "stats.json").read_text())

@@ -4,6 +4,7 @@ against boilerplate snippets of ../shared/data), the CLI, the stage on a batch a
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -145,7 +146,9 @@ def test_run_drops_low_scorers_with_the_score_in_the_output(
     out = tmp_path / "out"
     summary, _ = Run(base, [source], out).execute(LocalEngine(1))
     ledger = pl.read_parquet(sorted((out / "dropped").glob("*.parquet")))
-    dropped = set(ledger.filter(pl.col("reason") == LOW_QUALITY)["id"])
+    low = ledger.filter(pl.col("reason") == LOW_QUALITY)
+    dropped = set(low["id"])
+    assert all(re.fullmatch(r"quality_score=0\.\d{3} < 0\.500", d) for d in low["detail"])
     kept = pl.read_parquet(sorted((out / "data").glob("*/*.parquet")))
     assert (kept[QUALITY_SCORE] >= 0.5).all()
     boilerplate_ids = {f"d{i}" for i in range(len(long_content), len(documents))}

@@ -4,6 +4,7 @@ killed driver."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -107,18 +108,35 @@ class TestOnALocalInstance:
         assert summary["totals"]["dropped"].get("exact_dup", 0) > 0
         assert_same_output(reference, out)
 
-    def test_one_operator_per_unit_with_the_model_stages_in_an_actor_pool(
-        self, inputs: list[Path], recipe_file: Path, capsys: pytest.CaptureFixture
+    def test_one_actor_pool_operator_runs_whole_units(
+        self, inputs: list[Path], recipe_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture
     ) -> None:
-        """Read and the stateless stages before langid are task map_batches that Ray fuses
-        into the actor pool running langid and the stages after it."""
-        plan_dataset(plan_units(inputs), load_recipe(recipe_file), 2).explain()
+        """Workers read, run every stage and write: the plan is one actor pool operator."""
+        units = plan_units(inputs)
+        plan_dataset(units, load_recipe(recipe_file), tmp_path, 2).explain()
         physical = capsys.readouterr().out.split("Physical Plan (Optimized)")[1]
         operators = [line for line in physical.splitlines() if "MapOperator" in line]
         assert len(operators) == 1 and operators[0].startswith("ActorPoolMapOperator[")
-        fused = operators[0].split("[", 1)[1]
-        assert fused.startswith("MapBatches(read_units)->MapBatches(run_stage)")
-        assert fused.endswith("->MapBatches(ModelStages)]")
+        assert operators[0].endswith("MapBatches(UnitWorker)]")
+
+    def test_driver_gets_small_results_and_workers_write(
+        self, inputs: list[Path], recipe_file: Path, tmp_path: Path
+    ) -> None:
+        """Each unit's result names its files and sizes, and was written by a Ray worker:
+        the driver receives no documents, only a few KB per unit."""
+        out, results = tmp_path / "out", []
+        units = plan_units(inputs)
+        with RayEngine(workers=2) as engine:
+            engine.run(units, load_recipe(recipe_file), out, lambda _: None, results.append)
+        assert sorted(r["unit"] for r in results) == sorted(u.name for u in units)
+        for result in results:
+            assert len(json.dumps(result)) < 20_000
+            for name, size in result["files"].items():
+                assert (out / name).stat().st_size == size
+        assert not (out / "work" / "staging").exists() or not any(
+            (out / "work" / "staging").iterdir()
+        )
+        assert sum(r["stats"]["totals"]["docs_read"] for r in results) == 6 + 14 + 14 + 6 + 48 + 46
 
     def test_killed_worker_is_retried_without_loss_or_duplicates(
         self, inputs: list[Path], recipe_file: Path, reference: Path, tmp_path: Path

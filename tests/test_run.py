@@ -114,6 +114,16 @@ def test_cli_errors_are_one_line_exit_2(tmp_path: Path, warc_files: list[Path]) 
     assert wrong.returncode == 2 and "langid.min_score: must be a number" in wrong.stderr
 
 
+def test_cli_names_a_url_as_given(tmp_path: Path, warc_files: list[Path]) -> None:
+    """A URL is refused in one line that spells it as typed (not folded to ``s3:/a/b``), and
+    an output URL does not become a local folder named ``s3:``."""
+    url_input = cli("run", "base", "--input", "s3://a/b.warc.gz", "--output", str(tmp_path / "o"))
+    assert url_input.returncode == 2 and "input s3://a/b.warc.gz: URLs are" in url_input.stderr
+    url_output = cli("run", "base", "--input", str(warc_files[0]), "--output", "s3://a/run")
+    assert url_output.returncode == 2 and "output s3://a/run: URLs are" in url_output.stderr
+    assert not (REPO / "s3:").exists() and "Traceback" not in url_output.stderr
+
+
 def test_cli_run_takes_shell_expanded_inputs_then_inspect(
     tmp_path: Path, warc_files: list[Path]
 ) -> None:

@@ -19,6 +19,7 @@ from curate.card.markdown import (
     table,
 )
 from curate.card.settings import StageSettings, parse, stage_settings
+from curate.tools.near_threshold import near_threshold
 
 SIZE_CATEGORIES = (
     (1_000, "n<1K"),
@@ -131,6 +132,7 @@ def render(facts: Facts, options: CardOptions) -> str:
         _loading(facts, options),
         _languages(facts),
         _pipeline(facts),
+        *_borderline(facts),
         _versions(facts),
         _sources(facts),
         _lengths(facts),
@@ -372,6 +374,33 @@ def recipe_yaml(facts: Facts) -> str:
     fingerprint = facts.manifest.get("recipe_fingerprint", "?")
     body = yaml.safe_dump(facts.recipe, sort_keys=False, allow_unicode=True)
     return f"# The resolved recipe of this run (fingerprint {fingerprint}).\n{body}"
+
+
+def _borderline(facts: Facts) -> list[str]:
+    """Rules with documents within 5% of their threshold, when the run kept signals."""
+    rows = [r for r in near_threshold(facts.out) if r.near]
+    if not rows:
+        return []
+    rows.sort(key=lambda r: (-r.near / max(r.measured, 1), r.language, r.rule))
+    body = table(
+        ["language", "rule", "threshold", "documents within 5%", "share"],
+        [
+            [
+                r.language,
+                f"`{r.rule}`",
+                f"{r.threshold:g}",
+                count(r.near),
+                percent(r.near, r.measured),
+            ]
+            for r in rows[:10]
+        ],
+        right=(2, 3, 4),
+    )
+    intro = (
+        "Documents whose measured value lies within 5% of a rule's threshold, kept or dropped "
+        "(from the run's signals table; `curate refilter` re-decides them under other thresholds):"
+    )
+    return [f"## Borderline rules\n\n{intro}\n\n{body}"]
 
 
 def _versions(facts: Facts) -> str:

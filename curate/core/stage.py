@@ -7,6 +7,7 @@ A stage is a small ``batch -> batch`` callable configured from its recipe sectio
   worker, e.g. a Ray actor, so a model loads once per process);
 - :meth:`Stage.setup` / :meth:`Stage.teardown`: load and release them, once per process;
 - ``output_fields``: the columns it adds to the output beyond the document schema;
+- ``signal_fields``: the per-document signals it keeps for the signals table;
 - :meth:`Stage.children`: the stages it wraps (e.g. one variant per language), whose
   declarations it reports as its own;
 - :meth:`Stage.take_counts`: its own counters (e.g. PII replaced), added to the run's stats.
@@ -53,6 +54,12 @@ class Stage:
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         raise NotImplementedError
+
+    @property
+    def signal_fields(self) -> tuple[pa.Field, ...]:
+        """The signals it keeps per document for the signals table (``output.signals``)."""
+        found = {f.name: f for child in self.children() for f in child.signal_fields}
+        return tuple(found.values())
 
     def children(self) -> tuple[Stage, ...]:
         return ()

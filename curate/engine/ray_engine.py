@@ -1,27 +1,23 @@
 """The Ray engine: the same recipe on Ray Data, on this machine or on a cluster.
 
-One Ray Data dataset per run (design notes in docs/ray.md):
-
-- a row per unit, read by a generator ``map_batches`` that yields one row per input batch: a
-  :class:`~curate.engine.unit.BatchRecord` (the batch's Arrow documents with their stats and
-  ledger rows), so a batch never splits or merges on its way through the stages;
-- a task ``map_batches`` per stateless stage up to the first stage that declares a model
-  (:meth:`~curate.core.stage.Stage.models`: pre-routing, language ID), then an actor pool
-  running that stage and the rest: each actor sets up (loads) each model once and keeps it.
-  Ray fuses the read and the tasks into the actor operator, so a unit goes through every
-  stage in one process, as in the local engine;
-- the driver takes the records as they finish and a :class:`~curate.engine.unit.UnitAssembler`
-  per unit writes them in batch order: the same files, bytes and done markers as the local
-  engine, whatever the worker count, the arrival order or a retried task.
+One Ray Data dataset per run (design notes in docs/ray.md): a row per unit, and one
+``map_batches`` on an actor pool, :class:`UnitWorker`. Each actor builds the stages and sets
+them up once (each model loads once per actor), then runs whole units with
+:func:`~curate.engine.unit.run_unit`, the local engine's own function: it reads the input, runs
+every stage and writes the unit's shards, ledger, rejected files and done marker itself, to
+the run's output. The driver gets one small row per unit (its stats, file names and sizes)
+and never sees a document, so its cost does not grow with the documents. Files are the local
+engine's bytes whatever the worker count, the arrival order or a retried task.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,25 +25,14 @@ from typing import Any
 import pyarrow as pa
 
 from curate.core.errors import RunError, require_extra
-from curate.core.stage import Stage, holds_model
 from curate.engine.ray_logs import StderrFilter
-from curate.engine.unit import (
-    BatchRecord,
-    ProgressCallback,
-    SetAside,
-    UnitAssembler,
-    WorkUnit,
-    apply_stage,
-    read_unit,
-)
-from curate.pipeline import build_stages, output_schema
+from curate.engine.unit import Advance, ProgressCallback, WorkUnit, run_unit
+from curate.pipeline import build_stages
 from curate.recipe import Recipe
 
 log = logging.getLogger(__name__)
 UnitDone = Callable[[dict[str, Any]], None]
-# A record is a whole batch already: small blocks let each move on as soon as it is ready.
-BLOCK_BYTES = 1 << 20
-RECORD = "record"
+RESULT = "result"
 ATTEMPTS = 2
 TASK_RETRIES = 3
 WAIT_SECONDS = 600.0
@@ -55,59 +40,27 @@ POLL_SECONDS = 2.0
 PROBE_SECONDS = 5.0
 
 
-def _records_table(records: list[BatchRecord]) -> pa.Table:
-    return pa.table(
-        {
-            "unit": pa.array([r.unit for r in records], pa.int32()),
-            "batch": pa.array([r.index for r in records], pa.int32()),
-            RECORD: pa.array([r.to_bytes() for r in records], pa.large_binary()),
-        }
-    )
+class UnitWorker:
+    """Ray Data UDF on an actor pool: whole units, from the input to the done marker.
 
-
-def _records(table: pa.Table) -> Iterator[BatchRecord]:
-    for data in table.column(RECORD).to_pylist():
-        yield BatchRecord.from_bytes(data)
-
-
-def read_units(units: pa.Table, recipe: Recipe) -> Iterator[pa.Table]:
-    """Ray Data UDF: each unit row becomes its batch records, one output row per batch."""
-    for row in units.to_pylist():
-        unit = WorkUnit(row["name"], Path(row["path"]), row["source"])
-        for record in read_unit(unit, row["number"], recipe):
-            yield _records_table([record])
-
-
-_STAGES: dict[tuple[str, int], Stage] = {}
-
-
-def run_stage(table: pa.Table, recipe: Recipe, step: int) -> pa.Table:
-    """Ray Data UDF for a stateless stage (a task; the stage is built once per worker)."""
-    key = (recipe.fingerprint(), step)
-    if key not in _STAGES:
-        _STAGES[key] = build_stages(recipe)[step]
-    aside = SetAside.of(recipe)
-    return _records_table([apply_stage(r, _STAGES[key], aside) for r in _records(table)])
-
-
-class ModelStages:
-    """Ray Data UDF on an actor pool: the stages from the first that holds a model to the end.
-
-    Each actor builds its stages and sets them up once, so each model loads once per actor
-    and stays loaded.
+    Returns a row per unit: its number and its result (the done marker's content plus the
+    files written and their sizes) as JSON, a few KB whatever the unit's size.
     """
 
-    def __init__(self, recipe: Recipe, first: int) -> None:
-        self.aside = SetAside.of(recipe)
-        self.stages = build_stages(recipe)[first:]
+    def __init__(self, recipe: Recipe, out: str) -> None:
+        self.recipe, self.out = recipe, Path(out)
+        self.stages = build_stages(recipe)
         for stage in self.stages:
             stage.setup()
 
-    def __call__(self, table: pa.Table) -> pa.Table:
-        records = list(_records(table))
-        for stage in self.stages:
-            records = [apply_stage(record, stage, self.aside) for record in records]
-        return _records_table(records)
+    def __call__(self, units: pa.Table) -> pa.Table:
+        numbers, results = [], []
+        for row in units.to_pylist():
+            unit = WorkUnit(row["name"], Path(row["path"]), row["source"])
+            result = run_unit(unit, row["number"], self.recipe, self.out, self.stages)
+            numbers.append(row["number"])
+            results.append(json.dumps(result))
+        return pa.table({"number": pa.array(numbers, pa.int32()), RESULT: results})
 
 
 def _apply(function: Callable[[Any], Any], item: Any) -> Any:
@@ -251,75 +204,47 @@ class RayEngine:
         on_unit: UnitDone,
     ) -> list[WorkUnit]:
         """One pass over ``units``; returns those that did not finish."""
-        dataset = plan_dataset(units, recipe, self.concurrency())
-        schema = output_schema(build_stages(recipe))
-        assemblers: dict[int, UnitAssembler] = {}
+        dataset = plan_dataset(units, recipe, out, self.concurrency())
         finished: set[int] = set()
         for table in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
-            for record in _records(table):
-                if record.unit in finished:
+            numbers = table.column("number").to_pylist()
+            for number, text in zip(numbers, table.column(RESULT).to_pylist(), strict=True):
+                if number in finished:  # a retried task may report its unit again
                     continue
-                if record.unit not in assemblers:
-                    unit = units[record.unit]
-                    assemblers[record.unit] = UnitAssembler(unit, recipe, out, schema)
-                assembler = assemblers[record.unit]
-                on_progress(assembler.add(record))
-                if assembler.complete:
-                    on_unit(assemblers.pop(record.unit).finish())
-                    finished.add(record.unit)
+                finished.add(number)
+                result = json.loads(text)
+                docs = result["stats"]["totals"]["docs_read"]
+                on_progress(Advance(docs, result.pop("input_bytes")))
+                on_unit(result)
         return [unit for number, unit in enumerate(units) if number not in finished]
 
 
-def plan_dataset(units: list[WorkUnit], recipe: Recipe, workers: int) -> Any:
-    """The Ray Data dataset for ``units`` on ``workers`` CPUs (lazy: runs when iterated).
-
-    Stateless stages up to the first model stage are task ``map_batches``; Ray fuses them
-    and the read into the actor pool of the model stage, which also runs every stage after
-    it: one process per unit, and no second pool or task operator holding CPUs a batch
-    would wait for (Ray fuses tasks into a following actor operator, not the reverse).
-    """
+def plan_dataset(units: list[WorkUnit], recipe: Recipe, out: Path, workers: int) -> Any:
+    """The Ray Data dataset for ``units`` on ``workers`` CPUs (lazy: runs when iterated):
+    one actor pool operator, each call a whole unit, one actor per CPU at most."""
     import ray.data
 
     _configure_ray_data()
-    # The fused operator takes a whole unit per task: more workers than units would idle.
     width = min(workers, len(units))
     rows = [
         {"number": n, "name": u.name, "path": str(u.path), "source": u.source}
         for n, u in enumerate(units)
     ]
-    dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
-        read_units,
-        fn_kwargs={"recipe": recipe},
+    return ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
+        UnitWorker,
+        fn_constructor_kwargs={"recipe": recipe, "out": str(out)},
         batch_size=1,
         batch_format="pyarrow",
-        compute=ray.data.TaskPoolStrategy(width),
+        compute=ray.data.ActorPoolStrategy(
+            min_size=1, max_size=width, initial_size=width, max_tasks_in_flight_per_actor=1
+        ),
     )
-    stages = build_stages(recipe)
-    first_model = next((n for n, s in enumerate(stages) if holds_model(s)), len(stages))
-    for step in range(first_model):
-        dataset = dataset.map_batches(
-            run_stage,
-            fn_kwargs={"recipe": recipe, "step": step},
-            batch_size=None,
-            batch_format="pyarrow",
-            compute=ray.data.TaskPoolStrategy(width),
-        )
-    if first_model < len(stages):
-        dataset = dataset.map_batches(
-            ModelStages,
-            fn_constructor_kwargs={"recipe": recipe, "first": first_model},
-            batch_size=None,
-            batch_format="pyarrow",
-            compute=ray.data.ActorPoolStrategy(min_size=1, max_size=width, initial_size=width),
-        )
-    return dataset
 
 
 def _configure_ray_data() -> None:
     import ray.data
 
     context = ray.data.DataContext.get_current()
-    context.target_max_block_size = BLOCK_BYTES
     context.enable_progress_bars = False  # curate shows its own
     context.print_on_execution_start = False
     logging.getLogger("ray.data").setLevel(logging.ERROR)

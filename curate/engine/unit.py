@@ -16,6 +16,7 @@ import logging
 import os
 import pickle
 import re
+import shutil
 import string
 import time
 from collections.abc import Callable, Iterator
@@ -30,10 +31,18 @@ from curate.io.atomic import write_json
 from curate.io.position import forget, position
 from curate.io.readers import read_batches
 from curate.io.rejected import RejectedWriter, rejected_paths
+from curate.io.signals import SignalsWriter, signals_paths, unit_record_path
 from curate.io.writer import LEDGER_SCHEMA, ParquetSink, ShardWriter, ledger_rows
-from curate.pipeline import READ_STAGE, build_stages, output_schema, stage_names
+from curate.pipeline import (
+    READ_STAGE,
+    build_stages,
+    early_stage_names,
+    output_schema,
+    signals_schema,
+    stage_names,
+)
 from curate.recipe import Recipe
-from curate.schema import WORKING_COLUMNS, split_kept
+from curate.schema import SIGNALS_ROW, WORKING_COLUMNS, split_kept
 from curate.stats import RunStats
 
 log = logging.getLogger(__name__)
@@ -105,14 +114,21 @@ def shard_pattern(unit: str) -> re.Pattern[str]:
     return re.compile(re.escape(unit) + r"-\d{5,}\.parquet")
 
 
+def staging_dir(out: Path, unit: WorkUnit) -> Path:
+    """Where a unit's files are written until all are complete (the output's own layout)."""
+    return out / "work" / "staging" / unit.name
+
+
 def _clear_partial_output(out: Path, unit: WorkUnit) -> None:
+    shutil.rmtree(staging_dir(out, unit), ignore_errors=True)
     pattern = shard_pattern(unit.name)
     for stale in (out / "data").glob("*/*.parquet"):
         if pattern.fullmatch(stale.name):
             stale.unlink()
     (out / "dropped" / f"{unit.name}.parquet").unlink(missing_ok=True)
-    for stale in rejected_paths(out, unit.name):
+    for stale in rejected_paths(out, unit.name) + signals_paths(out, unit.name):
         stale.unlink()
+    unit_record_path(out, unit.name).unlink(missing_ok=True)
 
 
 @dataclass
@@ -121,7 +137,8 @@ class BatchRecord:
 
     ``index`` numbers the unit's batches from 0; the final record's index is the number of
     batches, and its stats carry what reading the whole input counted (input errors, seconds).
-    ``ledger`` and ``rejected`` hold the dropped rows, in the order the files get them.
+    ``ledger`` and ``rejected`` hold the dropped rows, in the order the files get them;
+    ``signals`` the rows dropped after language ID when the recipe keeps signals.
     """
 
     unit: int
@@ -130,6 +147,7 @@ class BatchRecord:
     stats: RunStats
     ledger: list[pa.Table] = field(default_factory=list)
     rejected: list[tuple[pa.Table, str]] = field(default_factory=list)
+    signals: list[pa.Table] = field(default_factory=list)
     docs_read: int = 0
     input_bytes: int = 0  # how far into the input file reading was after this batch
     final: bool = False
@@ -193,22 +211,32 @@ def apply_stage(record: BatchRecord, stage: Stage, aside: SetAside) -> BatchReco
         record.ledger.append(ledger_rows(dropped, stage.name))
     if dropped.num_rows and aside.rejected:
         record.rejected.append((dropped, stage.name))
+    if dropped.num_rows and SIGNALS_ROW in dropped.column_names:
+        record.signals.append(dropped)
     return record
 
 
 class UnitAssembler:
     """Writes one unit's records to its shards, ledger and rejected files in batch order.
 
-    ``schema`` is the output schema of the stages that made the records (``output_schema``).
+
+    The files go to the unit's staging folder and move into the output together when the
+    unit is complete, before its done marker: a unit whose process dies leaves no file of its
+    own in the output, and the next attempt starts from an empty staging folder. ``schema``
+    is the output schema of the stages that made the records (``output_schema``).
     """
 
     def __init__(self, unit: WorkUnit, recipe: Recipe, out: Path, schema: pa.Schema) -> None:
         self.unit, self.out = unit, out
         _clear_partial_output(out, unit)
-        self._shards = ShardWriter(out, unit.name, schema, recipe.output)
-        ledger_path = out / "dropped" / f"{unit.name}.parquet"
+        self.staging = staging_dir(out, unit)
+        self._shards = ShardWriter(self.staging, unit.name, schema, recipe.output)
+        ledger_path = self.staging / "dropped" / f"{unit.name}.parquet"
         self._ledger = ParquetSink(ledger_path, LEDGER_SCHEMA, recipe.output)
-        self._rejected = RejectedWriter(out, unit.name, recipe.output)
+        self._rejected = RejectedWriter(self.staging, unit.name, recipe.output)
+        schema = signals_schema(recipe)
+        self._signals = schema and SignalsWriter(self.staging, unit.name, schema, recipe.output)
+        self._early = frozenset(early_stage_names(recipe))
         self._stats = RunStats(stage_names(recipe))
         self._pending: dict[int, BatchRecord] = {}
         self._next = 0
@@ -252,12 +280,28 @@ class UnitAssembler:
         for dropped, stage in record.rejected:
             self._rejected.write(dropped, stage)
         docs = record.docs
+        if self._signals:
+            kept = [docs] if docs is not None and SIGNALS_ROW in docs.column_names else []
+            early = sum(t.num_rows for t in record.ledger if t["stage"][0].as_py() in self._early)
+            self._signals.write(record.index, record.signals + kept, early)
         if docs is not None and docs.num_rows:
             start = time.perf_counter()
             working = [c for c in WORKING_COLUMNS if c in docs.column_names]
             self._shards.write(docs.drop_columns(working))
             self._stats.seconds[WRITE_STEP] += time.perf_counter() - start
         self._stats.merge(record.stats)
+
+    def _publish(self) -> dict[str, int]:
+        """Move the staged files into the output; returns their output paths and sizes."""
+        files = {}
+        for staged in sorted(self.staging.rglob("*.parquet")):
+            relative = staged.relative_to(self.staging)
+            target = self.out / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            files[relative.as_posix()] = staged.stat().st_size
+            os.replace(staged, target)
+        shutil.rmtree(self.staging, ignore_errors=True)
+        return files
 
     def finish(self) -> dict[str, Any]:
         """Close the files, then write the done marker (after them: a crash redoes the unit)."""
@@ -268,9 +312,13 @@ class UnitAssembler:
         self._stats.seconds[WRITE_STEP] += time.perf_counter() - start
         self._ledger.close()
         self._rejected.close()
+        if self._signals:
+            self._signals.close()
+        files = self._publish()
         result = {"unit": self.unit.name, "input": str(self.unit.path), "source": self.unit.source}
         result["stats"] = self._stats.to_dict(True)
         write_json(done_marker(self.out, self.unit), result)
+        result["files"], result["input_bytes"] = files, self._size
         totals = result["stats"]["totals"]
         log.info(
             "unit %s: read %d docs, kept %d, dropped %d",
@@ -293,18 +341,30 @@ def process_unit(
     batch; they stay cached in the process for its next units.
     """
     stages = build_stages(recipe)
-    aside = SetAside.of(recipe)
     for stage in stages:
         stage.setup()
-    assembler = UnitAssembler(unit, recipe, out, output_schema(stages))
     try:
-        for record in read_unit(unit, 0, recipe):
-            for stage in stages:
-                record = apply_stage(record, stage, aside)
-            advance = assembler.add(record)
-            if progress is not None and (advance.docs or advance.input_bytes):
-                progress(advance)
+        return run_unit(unit, 0, recipe, out, stages, progress)
     finally:
         for stage in stages:
             stage.teardown()
+
+
+def run_unit(
+    unit: WorkUnit,
+    number: int,
+    recipe: Recipe,
+    out: Path,
+    stages: list[Stage],
+    progress: ProgressCallback | None = None,
+) -> dict[str, Any]:
+    """One input through ``stages`` (set up already) to its files and done marker."""
+    aside = SetAside.of(recipe)
+    assembler = UnitAssembler(unit, recipe, out, output_schema(stages))
+    for record in read_unit(unit, number, recipe):
+        for stage in stages:
+            record = apply_stage(record, stage, aside)
+        advance = assembler.add(record)
+        if progress is not None and (advance.docs or advance.input_bytes):
+            progress(advance)
     return assembler.finish()

@@ -63,8 +63,7 @@ KILL_AFTER_STEPS = "CURATE_TEST_KILL_AFTER_STEPS"  # tests: SIGKILL after this m
 LEDGER_DETAIL = "detail"
 TOKENIZE = "tokenize"
 README = "README.md"
-DEDUP_WORK = "work/dedup/**/*.parquet"
-DEDUP_ID_COLUMNS = ("id", "kept_id")  # a dedup work file holds at most one of them
+WORK_ID_COLUMNS = ("id", "kept_id")  # columns of work files that name documents
 
 
 @dataclass(frozen=True)
@@ -124,8 +123,8 @@ def _check_output(out: Path) -> None:
             raise EraseError(f"{out / name} not found: erase works on the output of a finished run")
     run_file = out / "work" / "run.json"
     if run_file.is_file():
-        identity = RunIdentity.from_dict(json.loads(run_file.read_text()))
-        left = [u.name for u in identity.units if not done_marker(out, u).is_file()]
+        units = RunIdentity.from_dict(json.loads(run_file.read_text())).units
+        left = [u.name for u in units if not done_marker(out, u).is_file()]
         if left:
             raise EraseError(
                 f"{out}: the run is not finished ({len(left)} input(s) left, e.g. {left[0]}); "
@@ -171,8 +170,8 @@ def _plan(out: Path, request: Request, echo: Callable[[str], None]) -> dict[str,
     for path in sorted((out / "dropped").glob("*.parquet")):
         files += _plan_rows(out, path, hashes, kept_ids, dropped_ids, LEDGER_DETAIL)
     erased_ids = pc.unique(_concat([kept_ids, *dropped_ids]))
-    for path in sorted(out.glob(DEDUP_WORK)):
-        for column in DEDUP_ID_COLUMNS:
+    for path in sorted((out / "work").glob("**/*.parquet")):  # e.g. dedup's document tables
+        for column in WORK_ID_COLUMNS:
             files += _plan_blanks(out, path, column, erased_ids)
     mixtures = [mixture.plan(Path(m), out, shards) for m in request.mixtures]
     languages: dict[str, dict[str, int]] = {}
@@ -275,7 +274,7 @@ def _plan_rows(
 
 
 def _plan_blanks(out: Path, path: Path, column: str, erased_ids: pa.Array) -> list[dict[str, Any]]:
-    """Dedup work files keep every document's id: those of erased documents are blanked."""
+    """Work files (the dedup pass's) keep document ids: those of erased documents are blanked."""
     parquet = pq.ParquetFile(path)
     if column not in parquet.schema_arrow.names or len(erased_ids) == 0:
         return []
@@ -369,6 +368,7 @@ class _Apply:
         rows, drop = shard["rows_before"], shard["drop"]
         if len(drop) == rows:
             self._step(f"shard-{n}-delete", lambda: self._delete_shard(shard))
+            self._step(f"shard-{n}-dedup", lambda: self._dedup_marker(shard["path"]))
             return
         if shard["token_prefix"] is not None:
             prefix = self.out / shard["token_prefix"]
@@ -378,6 +378,7 @@ class _Apply:
         self._step(f"shard-{n}-parquet", lambda: rewrite_parquet(path, rows, drop, self.output))
         if shard["token_prefix"] is not None:
             self._step(f"shard-{n}-marker", lambda: self._tokenize_marker(path))
+        self._step(f"shard-{n}-dedup", lambda: self._dedup_marker(shard["path"]))
 
     def _delete_shard(self, shard: dict[str, Any]) -> None:
         """A shard left empty goes, with its token files and marker (the Parquet last: a
@@ -390,6 +391,16 @@ class _Apply:
                 _remove_if_empty(done.parent)
         path.unlink(missing_ok=True)
         _remove_if_empty(path.parent)
+
+    def _dedup_marker(self, relative: str) -> None:
+        """The dedup pass's marker of this shard records its file state (None once deleted):
+        it describes the erased shard, so a re-run does not take it for an unrewritten one."""
+        path = self.out / relative
+        state = file_state(path) if path.exists() else None
+        for marker in sorted((self.out / "work" / "dedup" / "rewritten").glob("*.json")):
+            result = json.loads(marker.read_text())
+            if result.get("shard") == relative and "state" in result:
+                write_json(marker, {**result, "state": state})
 
     def _tokenize_marker(self, shard: Path) -> None:
         """The tokenize pass's marker describes the rewritten shard, so a re-run keeps it."""

@@ -27,3 +27,6 @@ class OutputConfig(Section):
     compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
     compression_level: int | None = 3
     keep_dropped_ledger: bool = True
+    # Keep each document's filter signals in OUT/signals/<language>/<unit>.parquet, kept or
+    # dropped, so `curate refilter` can re-decide without reading the inputs again.
+    signals: bool = False

@@ -1,8 +1,9 @@
 """Per-language Parquet shards, written atomically, rolled over at a size cap.
 
 Layout: ``OUT/data/<language>/<unit>-<NNNNN>.parquet``; dropped documents go to the audit
-ledger ``OUT/dropped/<unit>.parquet`` (id, url, source, language, stage, reason, detail: e.g. the
-id of the document a duplicate was dropped in favour of).
+ledger ``OUT/dropped/<unit>.parquet`` (id, url, source, language, stage, reason, detail: the
+measured value and the threshold a filter drop failed, e.g. ``alpha_words_ratio=0.770 < 0.774``,
+or the id of the document a duplicate was dropped in favour of).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pyarrow.parquet as pq
 
 from curate.io.atomic import commit, temp_path
 from curate.io.config import OutputConfig
-from curate.schema import DROP_REASON
+from curate.schema import DROP_DETAIL, DROP_REASON
 
 LEDGER_SCHEMA = pa.schema(
     [
@@ -169,7 +170,11 @@ def ledger_rows(dropped: pa.Table, stage: str) -> pa.Table:
             "language": dropped.column("language"),
             "stage": pa.array([stage] * n, pa.string()),
             "reason": dropped.column(DROP_REASON),
-            "detail": pa.nulls(n, pa.string()),
+            "detail": (
+                dropped.column(DROP_DETAIL)
+                if DROP_DETAIL in dropped.column_names
+                else pa.nulls(n, pa.string())
+            ),
         },
         schema=LEDGER_SCHEMA,
     )

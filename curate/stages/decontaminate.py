@@ -150,7 +150,12 @@ class Decontaminate(Stage):
         self._count(batch.column("language").to_pylist(), rows, items)
         rejected = np.zeros(batch.num_rows, bool)
         rejected[rows] = True
-        return set_drop_reason(batch, pa.array(rejected), CONTAMINATED)
+        details: list[str | None] = [None] * batch.num_rows
+        for row, item in zip(rows.tolist(), items.tolist(), strict=True):
+            details[row] = self.describe(item)
+        return set_drop_reason(
+            batch, pa.array(rejected), CONTAMINATED, pa.array(details, pa.string())
+        )
 
     def _count(self, languages: list[str | None], rows: np.ndarray, items: np.ndarray) -> None:
         assert self._items is not None

@@ -28,7 +28,7 @@ from curate.pii.detectors import (
 )
 from curate.pii.replace import Replacer
 from curate.pii.scan import find_pii
-from curate.schema import replace_column
+from curate.schema import SIGNALS_ROW, replace_column
 from curate.stats import UNKNOWN_LANGUAGE
 
 DOCS_WITH_PII = "docs_with_pii"
@@ -69,6 +69,11 @@ class PiiScrub(Stage):
     def from_recipe(cls, recipe: Any) -> PiiScrub | None:
         return cls(recipe.pii) if recipe.pii.enabled else None
 
+    @property
+    def signal_fields(self) -> tuple[pa.Field, ...]:
+        """Per kind, how many spans it replaced in each kept document (``pii.<kind>``)."""
+        return tuple(pa.field(f"pii.{d.kind}", pa.int32()) for d in self.detectors())
+
     def detectors(self) -> list[Detector]:
         if self._detectors is None:
             self._detectors = build_detectors(self.config)
@@ -89,6 +94,7 @@ class PiiScrub(Stage):
         until nothing more is found; scrubbing a scrubbed batch then changes nothing."""
         rows = np.arange(batch.num_rows)
         languages = batch.column("language").to_pylist()
+        per_row: dict[int, list[Found]] = {}
         seen: set[int] = set()
         texts = batch.column("text").combine_chunks()
         for _ in range(MAX_PASSES):
@@ -105,9 +111,23 @@ class PiiScrub(Stage):
             mask = np.zeros(batch.num_rows, dtype=bool)
             mask[changed] = True
             texts = pc.replace_with_mask(texts, pa.array(mask), pa.array(scrubbed, texts.type))
-            self._count({int(rows[i]): spans for i, spans in found.items()}, languages, seen)
+            spans_by_row = {int(rows[i]): spans for i, spans in found.items()}
+            self._count(spans_by_row, languages, seen)
+            for row, spans in spans_by_row.items():
+                per_row.setdefault(row, []).extend(spans)
             rows = changed
+        if SIGNALS_ROW in batch.column_names:
+            batch = self._signals(batch, per_row)
         return replace_column(batch, "text", texts) if seen else batch
+
+    def _signals(self, batch: pa.Table, per_row: dict[int, list[Found]]) -> pa.Table:
+        for f in self.signal_fields:
+            kind = f.name.removeprefix("pii.")
+            counts = [
+                sum(s.kind == kind for s in per_row.get(i, ())) for i in range(batch.num_rows)
+            ]
+            batch = replace_column(batch, f.name, pa.array(counts, f.type))
+        return batch
 
     def _replace(self, originals: pa.Array, spans: list[list[Found]]) -> list[str]:
         replacer = Replacer(self.config)

@@ -111,4 +111,8 @@ class QualityModel(Stage):
         column = pa.array(scores.astype(np.float32), mask=np.isnan(scores))
         batch = replace_column(batch, QUALITY_SCORE, column)
         low = pc.fill_null(pc.less(column, pa.array(thresholds.astype(np.float32))), False)
-        return set_drop_reason(batch, low, LOW_QUALITY)
+        details = [
+            f"{QUALITY_SCORE}={scores[row]:.3f} < {thresholds[row]:.3f}" if is_low else None
+            for row, is_low in enumerate(low.to_pylist())
+        ]
+        return set_drop_reason(batch, low, LOW_QUALITY, pa.array(details, pa.string()))

@@ -51,7 +51,7 @@ def _web_batch(shared: Path, pages: int) -> pa.Table:
         batch, _ = split_kept(batch)
         batch, _ = split_kept(Extract(ExtractConfig())(batch))
         kept.append(LanguageId(LangIdConfig(min_score=0.0))(batch))
-    return pa.concat_tables(kept)
+    return pa.concat_tables(kept, promote_options="default")
 
 
 def _prose_rows(shared: Path, per_language: int) -> list[dict]:

@@ -20,6 +20,7 @@ from curate.stages.quality.calibrate import (
     DISTRIBUTION_QUANTILES,
     Calibration,
     calibrate,
+    calibrate_distributions,
     fineweb2_values,
     reference_value,
 )
@@ -27,6 +28,7 @@ from curate.stages.quality.config import FiltersConfig
 from curate.stages.quality.text_filters import document_context
 from curate.stats import RunStats
 from curate.strict_yaml import load_yaml
+from curate.tools.near_threshold import read_signals, signal_distributions
 
 
 def parse_quantiles(spec: str) -> tuple[float, float]:
@@ -54,6 +56,22 @@ def sample_texts(paths: list[Path], read: ReadConfig, extract: ExtractConfig, li
             if len(texts) >= limit:
                 return texts[:limit]
     return texts
+
+
+def calibrate_from_signals(
+    out: Path, language: str, recipe: Recipe | None, low: float, high: float
+) -> Calibration:
+    """Calibrate on a run's signals table (``output.signals``) instead of raw text.
+
+    Every document of ``language`` that reached the filters counts, kept or dropped; FineWeb's
+    statistics are those of the text after C4's line removal, as the run measured them.
+    """
+    table = read_signals(out, language)
+    if table is None:
+        raise FileNotFoundError(f"{out}: no signals for {language} (signals/{language}/*.parquet)")
+    filters = recipe.filters if recipe else FiltersConfig()
+    ctx = document_context(filters, language)
+    return calibrate_distributions(signal_distributions(table), table.num_rows, ctx, low, high)
 
 
 def run_calibration(

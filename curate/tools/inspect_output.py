@@ -9,6 +9,8 @@ from typing import Any
 from rich.console import Console, Group
 from rich.table import Table
 
+from curate.tools.near_threshold import NEAR, NearRow, near_threshold
+
 
 def _language_table(summary: dict[str, Any]) -> Table:
     stages = summary["stages"]
@@ -97,6 +99,26 @@ def inspect_output(out: Path, console: Console) -> None:
     timing = json.loads(timing_file.read_text()) if timing_file.is_file() else {}
     console.print(render_summary(summary, timing))
     console.print(drop_rate_table(summary))
+    near = near_threshold(out)
+    if near:
+        console.print(near_threshold_table(near))
+
+
+def near_threshold_table(rows: list[NearRow]) -> Table:
+    """Per language and rule: documents measured within 5% of the threshold (borderline)."""
+    table = Table(title=f"Documents within {NEAR:.0%} of a threshold (from the signals table)")
+    for column in ("language", "rule", "threshold", "near", "of measured"):
+        table.add_column(column, justify="left" if column in ("language", "rule") else "right")
+    for row in rows:
+        if row.near:
+            table.add_row(
+                row.language,
+                row.rule,
+                f"{row.threshold:g}",
+                f"{row.near:,}",
+                f"{row.near / max(row.measured, 1):.1%}",
+            )
+    return table
 
 
 def drop_rate_table(summary: dict[str, Any]) -> Table:

@@ -27,6 +27,13 @@ from curate.io.warc import HTTP_HEADERS_KEY
 from curate.schema import HTML, set_drop_reason
 from curate.stages.quality.config import FiltersConfig, OptOutConfig
 
+# The evidence each reason stands for, as the drop ledger's detail shows it.
+EVIDENCE = {
+    "optout_tdm_header": "HTTP header tdm-reservation: 1",
+    "optout_tdm_meta": '<meta name="tdm-reservation" content="1">',
+    "optout_robots_noai": "robots directive noai (meta robots or X-Robots-Tag)",
+    "optout_robots_noimageai": "robots directive noimageai (meta robots or X-Robots-Tag)",
+}
 MENTIONS = re.compile(r"tdm-reservation|noai|noimageai", re.IGNORECASE)
 META_TAG = re.compile(r"<meta\b[^>]*>", re.IGNORECASE)
 ATTRIBUTE = re.compile(r"""([a-zA-Z_:.-]+)\s*=\s*("[^"]*"|'[^']*'|[^\s"'>]+)""")
@@ -105,4 +112,5 @@ class OptOut(Stage):
         metadata = batch.column("metadata").to_pylist()
         found = [self.reason(h, m) for h, m in zip(pages, metadata, strict=True)]
         reasons = pa.array(found, pa.string())
-        return set_drop_reason(batch, pc.is_valid(reasons), reasons)
+        details = pa.array([EVIDENCE.get(r) if r else None for r in found], pa.string())
+        return set_drop_reason(batch, pc.is_valid(reasons), reasons, details)

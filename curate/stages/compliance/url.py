@@ -114,5 +114,13 @@ class UrlFilter(Stage):
     def __call__(self, batch: pa.Table) -> pa.Table:
         if batch.num_rows == 0:
             return batch
-        reasons = pa.array([self.reason(u) for u in batch.column("url").to_pylist()], pa.string())
-        return set_drop_reason(batch, pc.is_valid(reasons), reasons)
+        urls = batch.column("url").to_pylist()
+        found = [self.reason(u) for u in urls]
+        reasons = pa.array(found, pa.string())
+        details = [_evidence(u) if r else None for u, r in zip(urls, found, strict=True)]
+        return set_drop_reason(batch, pc.is_valid(reasons), reasons, pa.array(details, pa.string()))
+
+
+def _evidence(url: str) -> str:
+    """What was matched against the list: the host (domain and host lists) and the URL."""
+    return f"host={url_host(url)} url={url.strip()}"

@@ -142,13 +142,29 @@ def calibrate(texts: list[str], ctx: DocumentContext, low: float, high: float) -
     distributions = {
         name: np.array([m.get(name, np.nan) for m in measured], dtype=float) for name in names
     }
-    result = Calibration(ctx.language or "und", len(measured), low, high, distributions)
+    return calibrate_distributions(distributions, len(measured), ctx, low, high)
+
+
+def calibrate_distributions(
+    distributions: dict[str, np.ndarray],
+    documents: int,
+    ctx: DocumentContext,
+    low: float,
+    high: float,
+) -> Calibration:
+    """Thresholds at quantiles of measured statistics (from texts, or a run's signals)."""
+    if not documents:
+        raise ValueError("the sample holds no documents with text")
+    result = Calibration(ctx.language or "und", documents, low, high, distributions)
     result.disabled_families = frozenset(
         family for family in TEXT_FILTERS if not getattr(ctx.settings, family).enabled
     )
     for threshold in thresholds_for(ctx):
         quantile = low if threshold.side == "min" else high
-        values = [_quantile(distributions[s], quantile) for s in threshold.statistics]
+        values = [
+            _quantile(distributions.get(s, np.array([np.nan])), quantile)
+            for s in threshold.statistics
+        ]
         chosen = max(values) if threshold.side == "max" else min(values)
         value = _outward(chosen, threshold.side, threshold.integer)
         result.thresholds.append((threshold, current_value(ctx, threshold), value))

@@ -1,9 +1,11 @@
 """The heuristic rules: statistics of one document and the decisions taken on them.
 
-Each family has ``measure_*`` (every statistic, for calibration) and ``check_*`` (the first
-rule that rejects, in datatrove's order, computing only what it needs). Both use the same
-statistic functions, written to give datatrove's numbers exactly (its n-gram joins, its line
-splits, its denominators) while making one pass where datatrove makes several.
+Each family has ``measure_*`` (every statistic it decides on: the document's signals) and
+``decide_*`` (the first rule that rejects, in datatrove's order, with the measured value and
+the threshold it failed). A run decides from the signals it just measured, ``curate refilter``
+from the signals a run kept, so both take the same decisions. The statistic functions give
+datatrove's numbers exactly (its n-gram joins, its line splits, its denominators) while making
+one pass where datatrove makes several.
 """
 
 from __future__ import annotations
@@ -101,59 +103,98 @@ def _under(value: float, limit: float | None) -> bool:
     return limit is not None and value < limit
 
 
-# --- Gopher repetition ------------------------------------------------------------------------
+def number(value: float) -> str:
+    """A measured value or threshold as the ledger shows it: integers whole, else 3 decimals."""
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.3f}" if abs(value) >= 0.001 else f"{value:.3g}"
 
 
-def check_gopher_repetition(text: str, cfg: GopherRepetitionConfig, words: Words) -> str | None:
-    if not text:
-        return "gopher_empty"
-    size = len(text)
-    if cfg.dup_para_frac is not None or cfg.dup_para_char_frac is not None:
-        paragraphs = PARAGRAPH_BREAK.split(text.strip())
-        count, chars = duplicates(paragraphs)
-        if _over(count / len(paragraphs), cfg.dup_para_frac):
-            return "gopher_dup_para_frac"
-        if _over(chars / size, cfg.dup_para_char_frac):
-            return "gopher_dup_para_char_frac"
-    if cfg.dup_line_frac is not None or cfg.dup_line_char_frac is not None:
-        lines = LINE_BREAKS.split(text)
-        count, chars = duplicates(lines)
-        if _over(count / len(lines), cfg.dup_line_frac):
-            return "gopher_dup_line_frac"
-        if _over(chars / size, cfg.dup_line_char_frac):
-            return "gopher_dup_line_char_frac"
-    if not cfg.top_n_grams and not cfg.dup_n_grams:
+def _shown(value: float, limit: float) -> tuple[str, str]:
+    # 0.7738 against 0.774 must not read "0.774 < 0.774": more digits until they differ.
+    shown, bound = number(value), number(limit)
+    digits = 4
+    while shown == bound and digits < 10 and value != limit:
+        shown, bound = f"{value:.{digits}f}", f"{limit:.{digits}f}"
+        digits += 1
+    return shown, bound
+
+
+def above(name: str, value: float, limit: float | None) -> str | None:
+    """``name=value > limit`` when ``value`` exceeds ``limit`` (None: rule off), else None."""
+    if not _over(value, limit):
         return None
-    grams = NGrams(words())
-    for n, limit in cfg.top_n_grams:
-        if grams.count >= n and top_ngram_chars(grams, n) / size > limit:
-            return f"gopher_top_{n}_gram"
-    for n, limit in cfg.dup_n_grams:
-        if duplicated_ngram_chars(grams, n) / size > limit:
-            return f"gopher_dup_{n}_gram"
-    return None
+    shown, bound = _shown(value, limit)
+    return f"{name}={shown} > {bound}"
+
+
+def below(name: str, value: float, limit: float | None) -> str | None:
+    """``name=value < limit`` when ``value`` is under ``limit`` (None: rule off), else None."""
+    if not _under(value, limit):
+        return None
+    shown, bound = _shown(value, limit)
+    return f"{name}={shown} < {bound}"
+
+
+Signals = dict[str, Any]
+# (short snake_case reason, detail naming the measured value and the threshold it failed)
+Decision = tuple[str, str] | None
+
+
+def _first(checks: list[tuple[str, str | None]]) -> Decision:
+    return next(((reason, detail) for reason, detail in checks if detail is not None), None)
+
+
+# --- Gopher repetition ------------------------------------------------------------------------
 
 
 def measure_gopher_repetition(
     text: str, cfg: GopherRepetitionConfig, words: Words
 ) -> dict[str, float]:
+    """Every repetition statistic; the n-gram ones for the sizes ``cfg`` lists."""
     size = max(len(text), 1)
     paragraphs = PARAGRAPH_BREAK.split(text.strip())
     para_count, para_chars = duplicates(paragraphs)
     lines = LINE_BREAKS.split(text)
     line_count, line_chars = duplicates(lines)
-    grams = NGrams(words())
     stats = {
+        "chars": float(len(text)),
         "dup_para_frac": para_count / len(paragraphs),
         "dup_para_char_frac": para_chars / size,
         "dup_line_frac": line_count / len(lines),
         "dup_line_char_frac": line_chars / size,
     }
+    if not cfg.top_n_grams and not cfg.dup_n_grams:
+        return stats
+    grams = NGrams(words())
     for n, _ in cfg.top_n_grams:
         stats[f"top_{n}_gram"] = top_ngram_chars(grams, n) / size if grams.count >= n else 0.0
     for n, _ in cfg.dup_n_grams:
         stats[f"dup_{n}_gram"] = duplicated_ngram_chars(grams, n) / size
     return stats
+
+
+def decide_gopher_repetition(s: Signals, cfg: GopherRepetitionConfig) -> Decision:
+    """The first repetition rule that rejects, in datatrove's order."""
+    if not s["chars"]:
+        return "gopher_empty", "chars=0"
+    checks = [
+        ("gopher_dup_para_frac", above("dup_para_frac", s["dup_para_frac"], cfg.dup_para_frac)),
+        (
+            "gopher_dup_para_char_frac",
+            above("dup_para_char_frac", s["dup_para_char_frac"], cfg.dup_para_char_frac),
+        ),
+        ("gopher_dup_line_frac", above("dup_line_frac", s["dup_line_frac"], cfg.dup_line_frac)),
+        (
+            "gopher_dup_line_char_frac",
+            above("dup_line_char_frac", s["dup_line_char_frac"], cfg.dup_line_char_frac),
+        ),
+    ]
+    for kind, thresholds in (("top", cfg.top_n_grams), ("dup", cfg.dup_n_grams)):
+        for n, limit in thresholds:
+            name = f"{kind}_{n}_gram"
+            checks.append((f"gopher_{name}", above(name, s[name], limit)))
+    return _first(checks)
 
 
 # --- Gopher quality ---------------------------------------------------------------------------
@@ -182,49 +223,55 @@ def _has_letter(word: str) -> bool:
     return word.isalpha() or any(map(str.isalpha, word))
 
 
-def check_gopher_quality(
-    text: str, cfg: GopherQualityConfig, words: Words, stop_words: frozenset[str]
-) -> str | None:
-    tokens = words()
-    lengths = [len(w) for w in tokens if w.strip(PUNCTUATION_CHARS)]
-    if _under(len(lengths), cfg.min_doc_words):
-        return "gopher_short_doc"
-    if _over(len(lengths), cfg.max_doc_words):
-        return "gopher_long_doc"
-    if lengths:
-        average = sum(lengths) / len(lengths)
-        if _under(average, cfg.min_avg_word_length):
-            return "gopher_short_words"
-        if _over(average, cfg.max_avg_word_length):
-            return "gopher_long_words"
-    per_word = max(len(tokens), 1)
-    if _over(text.count("#") / per_word, cfg.max_symbol_word_ratio):
-        return "gopher_too_many_hashes"
-    if _over((text.count("...") + text.count("…")) / per_word, cfg.max_symbol_word_ratio):
-        return "gopher_too_many_ellipsis"
-    if cfg.max_bullet_lines_ratio is not None or cfg.max_ellipsis_lines_ratio is not None:
-        lines = text.splitlines()
-        n_lines = max(len(lines), 1)
-        bullets = sum(s.lstrip().startswith(("•", "-")) for s in lines)
-        if _over(bullets / n_lines, cfg.max_bullet_lines_ratio):
-            return "gopher_too_many_bullets"
-        ellipses = sum(s.rstrip().endswith(("...", "…")) for s in lines)
-        if _over(ellipses / n_lines, cfg.max_ellipsis_lines_ratio):
-            return "gopher_too_many_end_ellipsis"
-    if cfg.min_alpha_words_ratio is not None:
-        alpha = sum(_has_letter(w) for w in tokens)
-        if alpha / per_word < cfg.min_alpha_words_ratio:
-            return "gopher_few_alpha_words"
-    if stop_words and _under(len(stop_words.intersection(tokens)), cfg.min_stop_words):
-        return "gopher_few_stop_words"
-    return None
-
-
 def measure_gopher_quality(
     text: str, cfg: GopherQualityConfig, words: Words, stop_words: frozenset[str]
 ) -> dict[str, float]:
+    """Every quality statistic; ``stop_words`` is None when the language has no list."""
     del cfg
-    return _gopher_quality_stats(text, words(), stop_words)
+    stats = _gopher_quality_stats(text, words(), stop_words)
+    if not stop_words:
+        stats["stop_words"] = None
+    return stats
+
+
+def decide_gopher_quality(s: Signals, cfg: GopherQualityConfig) -> Decision:
+    """The first quality rule that rejects, in datatrove's order."""
+    words = s["doc_words"]
+    checks = [
+        ("gopher_short_doc", below("doc_words", words, cfg.min_doc_words)),
+        ("gopher_long_doc", above("doc_words", words, cfg.max_doc_words)),
+    ]
+    if words:
+        average = s["avg_word_length"]
+        checks += [
+            ("gopher_short_words", below("avg_word_length", average, cfg.min_avg_word_length)),
+            ("gopher_long_words", above("avg_word_length", average, cfg.max_avg_word_length)),
+        ]
+    symbols = cfg.max_symbol_word_ratio
+    checks += [
+        ("gopher_too_many_hashes", above("hash_word_ratio", s["hash_word_ratio"], symbols)),
+        (
+            "gopher_too_many_ellipsis",
+            above("ellipsis_word_ratio", s["ellipsis_word_ratio"], symbols),
+        ),
+        (
+            "gopher_too_many_bullets",
+            above("bullet_lines_ratio", s["bullet_lines_ratio"], cfg.max_bullet_lines_ratio),
+        ),
+        (
+            "gopher_too_many_end_ellipsis",
+            above("ellipsis_lines_ratio", s["ellipsis_lines_ratio"], cfg.max_ellipsis_lines_ratio),
+        ),
+        (
+            "gopher_few_alpha_words",
+            below("alpha_words_ratio", s["alpha_words_ratio"], cfg.min_alpha_words_ratio),
+        ),
+    ]
+    if s["stop_words"] is not None:
+        checks.append(
+            ("gopher_few_stop_words", below("stop_words", s["stop_words"], cfg.min_stop_words))
+        )
+    return _first(checks)
 
 
 # --- C4 ---------------------------------------------------------------------------------------
@@ -285,7 +332,7 @@ def c4_lines(
 
 
 def _c4_line_reason(line: str, words: list[str], cfg: C4QualityConfig) -> str | None:
-    if cfg.max_word_length is not None and any(len(w) > cfg.max_word_length for w in words):
+    if cfg.max_word_length is not None and max(map(len, words), default=0) > cfg.max_word_length:
         return "too_long_word"
     return None
 
@@ -300,18 +347,8 @@ def _c4_punctuation_reason(line: str, words: list[str], cfg: C4QualityConfig) ->
     return None
 
 
-def check_c4(text: str, cfg: C4QualityConfig, sentences: Sentences) -> tuple[str | None, str]:
-    """(rejection or None, the text with C4's removed lines dropped)."""
-    reason, kept, counted = c4_lines(text, cfg, sentences)
-    if reason is not None:
-        return reason, text
-    if cfg.min_num_sentences is not None and counted < cfg.min_num_sentences:
-        return "c4_too_few_sentences", text
-    cleaned = "\n".join(kept).strip()
-    return (None, cleaned) if cleaned else ("c4_no_lines_left", text)
-
-
 def measure_c4(text: str, cfg: C4QualityConfig, sentences: Sentences) -> dict[str, float]:
+    """Calibration's view of C4: every line rule off that would end the document early."""
     removed: dict[str, Any] = {}
     full = cfg.model_copy(update={"filter_lorem_ipsum": False, "filter_curly_bracket": False})
     _, kept, counted = c4_lines(text, full, sentences, removed)
@@ -323,6 +360,47 @@ def measure_c4(text: str, cfg: C4QualityConfig, sentences: Sentences) -> dict[st
         "has_lorem_ipsum": float("lorem ipsum" in lowered),
         "has_curly_bracket": float("{" in text),
     }
+
+
+# Sentences are counted up to this many when a run keeps signals (``min_num_sentences`` above
+# it cannot be re-decided from them); a run without signals stops at the threshold.
+SENTENCE_CAP = 100
+
+
+def c4_signals(
+    text: str, cfg: C4QualityConfig, sentences: Sentences, cap: int | None
+) -> tuple[Signals, str]:
+    """(C4's statistics, the text with C4's removed lines dropped).
+
+    ``cap`` None counts sentences only up to ``min_num_sentences`` (enough to decide).
+    """
+    counting = cfg if cap is None else cfg.model_copy(update={"min_num_sentences": cap})
+    early, kept, counted = c4_lines(text, counting, sentences)
+    cleaned = "\n".join(kept).strip()
+    signals = {"line_rule": early, "sentences": float(counted), "chars_left": float(len(cleaned))}
+    return signals, cleaned
+
+
+def c4_cleaned(text: str, cfg: C4QualityConfig) -> str:
+    """The text as C4 leaves a document it keeps (no sentence counting)."""
+    _, kept, _ = c4_lines(text, cfg.model_copy(update={"min_num_sentences": None}), _no_count)
+    return "\n".join(kept).strip()
+
+
+def _no_count(line: str, limit: int) -> int:
+    return 0
+
+
+def decide_c4(s: Signals, cfg: C4QualityConfig) -> Decision:
+    if s["line_rule"] is not None:
+        what = "lorem ipsum" if s["line_rule"] == "c4_lorem_ipsum" else "a curly bracket"
+        return s["line_rule"], f"a line with {what}"
+    few = below("sentences", s["sentences"], cfg.min_num_sentences)
+    if few is not None:
+        return "c4_too_few_sentences", few
+    if not s["chars_left"]:
+        return "c4_no_lines_left", "chars_left=0 after line removal"
+    return None
 
 
 # --- FineWeb quality --------------------------------------------------------------------------
@@ -342,36 +420,42 @@ def _stop_chars(cfg: FineWebQualityConfig) -> frozenset[str] | tuple[str, ...]:
     return TERMINAL_CHARS if cfg.stop_chars is None else tuple(cfg.stop_chars)
 
 
-def check_fineweb_quality(text: str, cfg: FineWebQualityConfig, words: Words) -> str | None:
-    lines = _fineweb_lines(text)
-    if not lines:
-        return "fineweb_empty"
-    n_lines = len(lines)
-    if cfg.line_punct_thr is not None:
-        stop = _stop_chars(cfg)
-        ratio = sum(_ends_in_punctuation(line, stop) for line in lines) / n_lines
-        if ratio < cfg.line_punct_thr and not (ratio == 0 and cfg.line_punct_exclude_zero):
-            return "fineweb_line_punct_ratio"
-    if cfg.short_line_thr is not None:
-        short = sum(len(line) <= cfg.short_line_length for line in lines)
-        if short / n_lines > cfg.short_line_thr:
-            return "fineweb_short_line_ratio"
-    if cfg.char_duplicates_ratio is not None:
-        ratio = duplicates(lines)[1] / (len(text) - text.count("\n"))
-        if ratio > cfg.char_duplicates_ratio:
-            return "fineweb_char_dup_ratio"
-    if _over(text.count("\n") / max(len(words()), 1), cfg.new_line_ratio):
-        return "fineweb_list_ratio"
-    return None
-
-
 def measure_fineweb_quality(text: str, cfg: FineWebQualityConfig, words: Words) -> dict[str, float]:
-    lines = _fineweb_lines(text) or [""]
+    lines = _fineweb_lines(text)
+    n_lines = max(len(lines), 1)
     stop = _stop_chars(cfg)
     chars = max(len(text) - text.count("\n"), 1)
     return {
-        "line_punct_ratio": sum(_ends_in_punctuation(x, stop) for x in lines) / len(lines),
-        "short_line_ratio": sum(len(x) <= cfg.short_line_length for x in lines) / len(lines),
+        "lines": float(len(lines)),
+        "line_punct_ratio": sum(_ends_in_punctuation(x, stop) for x in lines) / n_lines,
+        "short_line_ratio": sum(len(x) <= cfg.short_line_length for x in lines) / n_lines,
         "char_dup_ratio": duplicates(lines)[1] / chars,
         "new_line_ratio": text.count("\n") / max(len(words()), 1),
     }
+
+
+def decide_fineweb_quality(s: Signals, cfg: FineWebQualityConfig) -> Decision:
+    if not s["lines"]:
+        return "fineweb_empty", "lines=0"
+    punct = s["line_punct_ratio"]
+    excused = punct == 0 and cfg.line_punct_exclude_zero
+    return _first(
+        [
+            (
+                "fineweb_line_punct_ratio",
+                None if excused else below("line_punct_ratio", punct, cfg.line_punct_thr),
+            ),
+            (
+                "fineweb_short_line_ratio",
+                above("short_line_ratio", s["short_line_ratio"], cfg.short_line_thr),
+            ),
+            (
+                "fineweb_char_dup_ratio",
+                above("char_dup_ratio", s["char_dup_ratio"], cfg.char_duplicates_ratio),
+            ),
+            (
+                "fineweb_list_ratio",
+                above("new_line_ratio", s["new_line_ratio"], cfg.new_line_ratio),
+            ),
+        ]
+    )
