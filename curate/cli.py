@@ -244,6 +244,37 @@ def eval_langid(
     typer.echo("\n".join(as_table(report, title)))
 
 
+@app.command("train-quality")
+def train_quality(
+    positive: Annotated[
+        Path, typer.Option(help="High-quality texts: JSONL, Parquet, .txt, or a run's output")
+    ],
+    negative: Annotated[
+        Path, typer.Option(help="Low-quality texts: JSONL, Parquet, .txt, or a run's output")
+    ],
+    output: Annotated[Path, typer.Option(help="The model file to write (.bin)")],
+    epochs: Annotated[int, typer.Option(help="Training epochs")] = 10,
+    word_ngrams: Annotated[int, typer.Option(help="Word n-gram features")] = 2,
+) -> None:
+    """Train a fastText quality classifier for the quality_model stage; print held-out metrics."""
+    from curate.tools.train_quality import card_path, read_texts, train
+
+    try:
+        positives = read_texts(positive, "positive")
+        negatives = read_texts(negative, "negative")
+        if not positives or not negatives:
+            raise ValueError("--positive and --negative must each hold at least one text")
+        card = train(positives, negatives, output, epochs, word_ngrams)
+    except (FileNotFoundError, ValueError) as error:
+        raise fail(str(error)) from None
+    metrics = card["metrics"]
+    typer.echo(
+        f"{output}: {card['data']['train']} training texts, {metrics['held_out']} held out: "
+        f"precision {metrics['precision']:.3f}, recall {metrics['recall']:.3f}, "
+        f"AUC {metrics['auc']:.3f}\nsha256 {card['sha256']}; card {card_path(output)}"
+    )
+
+
 def scored_languages(option: str | None, recipe: Recipe | None) -> list[str] | None:
     """``--languages`` as a list, else the recipe's languages; None means every language."""
     if option == "all":
